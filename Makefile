@@ -1,0 +1,33 @@
+# make fit  : create .venv if needed, install the package, run `bayes-btc fit` into results/
+# make test : same set-up, then the whole test suite (slow sampling tests included)
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: fit test lint bench clean
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+		py=$$(sh scripts/find-python) || exit 1; \
+		echo "creating $(VENV) with $$py"; \
+		"$$py" -m venv $(VENV) || exit 1; \
+	fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+fit: $(STAMP)
+	$(BIN)/bayes-btc fit
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_fit.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

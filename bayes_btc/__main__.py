@@ -1,0 +1,5 @@
+"""`python -m bayes_btc` runs the command-line interface."""
+
+from bayes_btc.cli import main
+
+main()

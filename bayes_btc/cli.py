@@ -1,0 +1,148 @@
+"""Command-line interface: a thin layer over the library (load, audit, analyse, write)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayes_btc.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Bayesian re-analysis of a randomised trial from its published summary: posterior "
+    "probabilities of non-inferiority under named priors and pre-specified margins.",
+)
+
+TrialOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trial",
+        help="Trial spec TOML (docs/trial-format.md). Default: the "
+        "bundled ChiECRCT-20180167 abstract.",
+    ),
+]
+
+
+def _echo(msg: str) -> None:
+    typer.echo(f"[bayes-btc] {msg}", err=True)
+
+
+def _fail(exc: InputError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def fit(
+    trial: TrialOpt = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Analysis plan TOML. Default: models/default.toml."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Results folder; replaced only when the run completes.")
+    ] = Path("results"),
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (default: the plan's).", min=0)
+    ] = None,
+    prior: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--prior", help="Run only this named prior (repeat for several; default: all)."
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Few draws, for smoke tests only (not for decisions).")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if any fit fails its diagnostics.")
+    ] = False,
+) -> None:
+    """Audit the published numbers, fit every model under every prior, and write results/."""
+    from bayes_btc.analysis import run_analysis
+    from bayes_btc.plan import load_plan
+    from bayes_btc.results import (
+        Interrupted,
+        provenance,
+        staged_output,
+        terminate_as_interrupt,
+        write_results,
+    )
+    from bayes_btc.trial import load_trial
+
+    try:
+        spec, trial_sha = load_trial(trial)
+        the_plan, plan_sha = load_plan(plan)
+        if prior:
+            the_plan = the_plan.with_priors(prior)
+        the_plan.select_endpoints([*spec.survival, *spec.binary])
+        with terminate_as_interrupt(), staged_output(out) as stage:
+            a = run_analysis(spec, the_plan, quick=quick, seed=seed, progress=_echo)
+            prov = provenance(
+                a,
+                trial_path=str(trial or "bundled:chiecrct_20180167.toml"),
+                trial_sha256=trial_sha,
+                plan_path=str(plan or "bundled:models/default.toml"),
+                plan_sha256=plan_sha,
+                command=["bayes-btc", *sys.argv[1:]],
+                quick=quick,
+            )
+            _echo(f"writing results to {out}")
+            write_results(a, stage, prov)
+    except InputError as exc:
+        raise _fail(exc) from None
+    except (KeyboardInterrupt, Interrupted):
+        typer.echo(f"interrupted: {out} left as it was", err=True)
+        raise typer.Exit(130) from None
+    for line in a.decisions["statement"]:
+        typer.echo(line)
+    failed = a.diagnostics[~a.diagnostics["passed"]]
+    if len(failed):
+        for r in failed.itertuples():
+            typer.echo(f"DIAGNOSTICS FAIL {r.endpoint} {r.model} {r.prior}: {r.problems}", err=True)
+        if strict:
+            raise typer.Exit(1)
+    else:
+        _echo(f"all {len(a.diagnostics)} fits pass their diagnostics")
+    _echo(f"done in {a.seconds['total']:.1f} s: {out}/report.html")
+
+
+@app.command()
+def audit(
+    trial: TrialOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write audit.csv to this file.")
+    ] = None,
+) -> None:
+    """Check the published numbers: percentages vs denominators, CI vs HR and p, HR direction."""
+    import pandas as pd
+
+    from bayes_btc.audit import audit_trial
+    from bayes_btc.trial import load_trial
+
+    try:
+        spec, _ = load_trial(trial)
+        result = audit_trial(spec)
+        if out is not None:
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                result.table.to_csv(out, index=False, lineterminator="\n")
+            except OSError as exc:
+                raise InputError(f"cannot write {out}: {exc.strerror}") from None
+    except InputError as exc:
+        raise _fail(exc) from None
+    with pd.option_context("display.max_colwidth", 110, "display.width", 200):
+        typer.echo(
+            result.table[["endpoint", "arm", "check", "consistent", "finding"]].to_string(
+                index=False
+            )
+        )
+    typer.echo(f"{result.n_findings} of {len(result.table)} checks inconsistent")
+
+
+def main() -> None:
+    app()

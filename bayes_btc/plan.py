@@ -1,0 +1,177 @@
+"""The analysis plan (pre-specified SAP): schema, loader and prior resolution.
+
+A plan is a TOML file (`models/default.toml` is the default) with the endpoints, the
+non-inferiority margins and decision threshold, the named priors and the sampler settings.
+It is validated in full before any model is built, so a mistake costs no sampling time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy import stats
+
+from bayes_btc.errors import InputError, describe_validation_error, read_toml
+
+DEFAULT_PLAN = "default_plan.toml"  # package-data link to models/default.toml
+
+Pos = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Margins(_Strict):
+    """NI margins: HR (TP vs GP) upper bound; rate differences (TP - GP) lower/upper bound."""
+
+    hr: Annotated[float, Field(gt=1, description="must be > 1: NI means HR below it")] = 1.3
+    efficacy_rate_diff: Annotated[float, Field(ge=-1, le=0)] = -0.10
+    harm_rate_diff: Annotated[float, Field(ge=0, le=1)] = 0.10
+
+
+class Grid(_Strict):
+    start: float = Field(alias="from")
+    stop: float = Field(alias="to")
+    step: Pos
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Grid:
+        if not self.start < self.stop:
+            raise ValueError(f"grid 'from' ({self.start}) must be below 'to' ({self.stop})")
+        return self
+
+    def values(self) -> np.ndarray:
+        n = round((self.stop - self.start) / self.step)
+        return np.round(self.start + self.step * np.arange(n + 1), 10)
+
+
+class MarginGrid(_Strict):
+    hr: Grid = Grid.model_validate({"from": 1.0, "to": 2.0, "step": 0.05})
+    efficacy_rate_diff: Grid = Grid.model_validate({"from": -0.2, "to": 0.0, "step": 0.01})
+    harm_rate_diff: Grid = Grid.model_validate({"from": 0.0, "to": 0.2, "step": 0.01})
+
+
+class LogHRPrior(_Strict):
+    """Normal prior on the log-HR: `mean`/`sd`, or `centre_hr` with a tail statement."""
+
+    description: str = ""
+    mean: float | None = None
+    sd: Pos | None = None
+    centre_hr: Pos | None = None
+    tail_hr: Pos | None = None
+    tail_prob: Annotated[float, Field(gt=0, lt=0.5)] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> LogHRPrior:
+        direct = self.mean is not None and self.sd is not None
+        tail = None not in (self.centre_hr, self.tail_hr, self.tail_prob)
+        if direct == tail:
+            raise ValueError("give either 'mean' and 'sd', or 'centre_hr', 'tail_hr', 'tail_prob'")
+        if tail and self.centre_hr == self.tail_hr:
+            raise ValueError("'tail_hr' must differ from 'centre_hr'")
+        return self
+
+    @property
+    def normal(self) -> tuple[float, float]:
+        """(mean, sd) on the log-HR scale."""
+        if self.mean is not None and self.sd is not None:
+            return self.mean, self.sd
+        assert self.centre_hr and self.tail_hr and self.tail_prob
+        z = stats.norm.isf(self.tail_prob)
+        return math.log(self.centre_hr), float(abs(math.log(self.centre_hr / self.tail_hr)) / z)
+
+
+class RatePrior(_Strict):
+    """Beta(a, b) prior on each arm's rate."""
+
+    description: str = ""
+    a: Pos
+    b: Pos
+
+
+class Priors(_Strict):
+    log_hr: dict[str, LogHRPrior]
+    rate: dict[str, RatePrior]
+
+
+class Sampler(_Strict):
+    chains: Annotated[int, Field(ge=1, le=64)] = 4
+    cores: Annotated[int, Field(ge=1, le=64)] = 2
+    tune: Annotated[int, Field(ge=10)] = 1000
+    draws: Annotated[int, Field(ge=10)] = 10000
+    seed: Annotated[int, Field(ge=0)] = 20180167
+
+
+class Thresholds(_Strict):
+    max_r_hat: Annotated[float, Field(ge=1)] = 1.01
+    min_ess: Annotated[float, Field(ge=0)] = 400
+    max_divergences: Annotated[int, Field(ge=0)] = 0
+    max_exact_gap_mcse: Pos = 4.0
+
+
+class Plan(_Strict):
+    title: str = ""
+    endpoints: Literal["all"] | list[str] = "all"
+    decision_threshold: Annotated[float, Field(gt=0.5, lt=1)] = 0.975
+    margins: Margins = Margins()
+    margin_grid: MarginGrid = MarginGrid()
+    priors: Priors
+    sampler: Sampler = Sampler()
+    sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000)
+    diagnostics: Thresholds = Thresholds()
+
+    @model_validator(mode="after")
+    def _priors_named(self) -> Plan:
+        if not self.priors.log_hr:
+            raise ValueError("priors.log_hr needs at least one named prior")
+        if not self.priors.rate:
+            raise ValueError("priors.rate needs at least one named prior")
+        return self
+
+    def with_priors(self, names: list[str]) -> Plan:
+        """The plan restricted to the named priors (each family keeps the ones named)."""
+        known = [*self.priors.log_hr, *self.priors.rate]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(f"unknown prior name(s) {unknown}; the plan defines {known}")
+        log_hr = {k: v for k, v in self.priors.log_hr.items() if k in names}
+        rate = {k: v for k, v in self.priors.rate.items() if k in names}
+        for family, kept, all_ in (
+            ("log_hr", log_hr, self.priors.log_hr),
+            ("rate", rate, self.priors.rate),
+        ):
+            if not kept:
+                raise InputError(f"--prior selects no {family} prior; add one of {list(all_)}")
+        return self.model_copy(update={"priors": Priors(log_hr=log_hr, rate=rate)})
+
+    def select_endpoints(self, available: list[str]) -> list[str]:
+        """The plan's endpoints among those the trial reports, in the trial's order."""
+        if self.endpoints == "all":
+            return list(available)
+        unknown = [e for e in self.endpoints if e not in available]
+        if unknown:
+            raise InputError(
+                f"plan endpoint(s) {unknown} not reported by the trial (it has {available})"
+            )
+        return [e for e in available if e in self.endpoints]
+
+
+def load_plan(path: str | Path | None = None) -> tuple[Plan, str]:
+    """Load and validate an analysis plan; None loads `models/default.toml`. -> (plan, sha256)."""
+    if path is None:
+        ref = resources.files("bayes_btc.data") / DEFAULT_PLAN
+        with resources.as_file(ref) as p:
+            return load_plan(p)
+    raw = read_toml(path, "analysis plan")
+    try:
+        plan = Plan.model_validate(raw)
+    except ValidationError as err:
+        raise describe_validation_error(path, err) from None
+    return plan, hashlib.sha256(Path(path).read_bytes()).hexdigest()

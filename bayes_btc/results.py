@@ -1,0 +1,265 @@
+"""Write a results folder atomically: everything goes to a staging folder beside the target,
+which replaces the target only once complete. An error or an interruption (SIGINT, SIGTERM)
+leaves the previous results byte-for-byte as they were and no staging folder behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_btc import __version__
+from bayes_btc.analysis import Analysis
+from bayes_btc.errors import InputError
+from bayes_btc.figures import forest, ni_curves
+from bayes_btc.report import write_report
+
+FLOAT_FORMAT = "%.6g"
+CONTRACT_FILES = [
+    "summary.csv",
+    "noninferiority.csv",
+    "diagnostics.csv",
+    "audit.csv",
+    "exact_check.csv",
+    "provenance.json",
+    "report.md",
+    "report.html",
+    "figures",
+    "posterior",
+]
+DEPENDENCIES = [
+    "pymc",
+    "pytensor",
+    "arviz",
+    "arviz-base",
+    "arviz-stats",
+    "nutpie",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "pydantic",
+    "typer",
+    "h5netcdf",
+    "h5py",
+    "numba",
+]
+
+
+class Interrupted(BaseException):
+    """Raised from a SIGTERM handler so that clean-up code runs as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into an exception for the duration of a run (main thread only)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(f"stopped by signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def staged_output(out: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it atomically becomes `out`."""
+    target = Path(out).absolute()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"output folder {target} exists and is not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write the output folder {target}: {exc.strerror}") from None
+    try:
+        yield stage
+        _swap_into_place(stage, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _swap_into_place(stage: Path, target: Path) -> None:
+    """Replace target with stage, with SIGINT/SIGTERM held off between the two renames."""
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        if target.exists():
+            os.rename(target, old)
+        os.rename(stage, target)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def package_versions() -> dict[str, str]:
+    out = {"bayes-btc": __version__, "python": sys.version.split()[0]}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def provenance(
+    a: Analysis,
+    *,
+    trial_path: str,
+    trial_sha256: str,
+    plan_path: str,
+    plan_sha256: str,
+    command: list[str],
+    quick: bool,
+) -> dict:
+    """What a reviewer needs to re-run and check the numbers."""
+    return {
+        "package": "bayes-btc",
+        "package_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "rerun": " ".join(["bayes-btc", *command[1:]]) if command else "",
+        "trial": {
+            "path": trial_path,
+            "sha256": trial_sha256,
+            "id": a.spec.trial.id,
+            "data_level": a.spec.trial.data_level,
+        },
+        "plan": {
+            "path": plan_path,
+            "sha256": plan_sha256,
+            "content": a.plan.model_dump(mode="json", by_alias=True),
+        },
+        "sampler": {**a.sampler.model_dump(), "quick": quick, "engine": "nutpie NUTS"},
+        "seed": a.sampler.seed,
+        "endpoints": a.endpoints,
+        "seconds": {k: round(v, 2) for k, v in a.seconds.items()},
+        "converged": a.converged,
+        "versions": package_versions(),
+        "platform": platform.platform(),
+        "assumptions": assumptions(a),
+    }
+
+
+def assumptions(a: Analysis) -> list[str]:
+    """Plain statements of what is assumed or approximated, for the report and provenance."""
+    out = [
+        "All inputs are published summary numbers from the trial's abstract; no patient-level "
+        "data were used.",
+        "Hazard ratios are modelled on the log scale with a normal likelihood whose SE is "
+        "derived from the printed 95% CI (assumed symmetric on the log scale).",
+        "The HR direction is taken as printed (TP vs GP); the inverted reading is fitted as a "
+        "labelled sensitivity analysis (model 'loghr_summary_inverted').",
+    ]
+    for name, b in a.spec.binary.items():
+        if name in a.endpoints and b.note:
+            out.append(f"{name}: {b.note}")
+    for name, s in a.spec.survival.items():
+        if name in a.endpoints and s.note:
+            out.append(f"{name}: {s.note}")
+    if a.audit.n_findings:
+        out.append(
+            "Where no integer count reproduces a printed percentage, the nearest count on the "
+            "assumed denominator is fitted (see audit.csv, column used_in_fit)."
+        )
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    df.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_results(a: Analysis, folder: Path, prov: dict) -> None:
+    """Write every file of the output contract into `folder` (a staging folder)."""
+    write_csv(a.summary, folder / "summary.csv")
+    write_csv(a.noninferiority, folder / "noninferiority.csv")
+    write_csv(a.diagnostics, folder / "diagnostics.csv")
+    write_csv(a.audit.table, folder / "audit.csv")
+    write_csv(a.exact, folder / "exact_check.csv")
+    (folder / "posterior").mkdir()
+    for family, tree in a.trees.items():
+        tree.attrs.update(
+            {
+                "bayes_btc_version": __version__,
+                "model_family": family,
+                "trial_sha256": prov["trial"]["sha256"],
+                "plan_sha256": prov["plan"]["sha256"],
+                "seed": a.sampler.seed,
+                "reconstructed": 0,
+            }
+        )
+        tree.to_netcdf(folder / "posterior" / f"{family}.nc", engine="h5netcdf")
+    (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    figs = write_figures(a, folder / "figures")
+    lines = [f"{k}: {v}" for k, v in prov["versions"].items()] + [
+        f"trial {prov['trial']['path']} sha256 {prov['trial']['sha256']}",
+        f"plan {prov['plan']['path']} sha256 {prov['plan']['sha256']}",
+        f"seed {prov['seed']}; created {prov['created_utc']}",
+        f"re-run: {prov['rerun']}",
+    ]
+    write_report(a, folder, figs, prov["assumptions"], lines)
+
+
+def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
+    """The P(NI)-by-margin curve per endpoint and forest plots of the effect measures."""
+    folder.mkdir()
+    m = a.plan.margins
+    treatment, control = a.spec.arm_order
+    margin = {"survival": m.hr, "efficacy": m.efficacy_rate_diff, "harm": m.harm_rate_diff}
+    xlabel = {
+        "survival": f"HR margin ({treatment} vs {control})",
+        "efficacy": f"rate difference margin ({treatment} - {control})",
+        "harm": f"rate difference margin ({treatment} - {control})",
+    }
+    out = {}
+    for e in a.endpoints:
+        k = a.kinds[e]
+        out[f"{e}: P(non-inferior) by margin"] = ni_curves(
+            a.noninferiority,
+            e,
+            margin[k],
+            a.plan.decision_threshold,
+            xlabel[k],
+            folder / f"ni_curve_{e}.png",
+        )
+    surv = {e: m.hr for e in a.endpoints if a.kinds[e] == "survival"}
+    if surv:
+        out["Hazard ratios"] = forest(
+            a.summary,
+            "hr",
+            1.0,
+            surv,
+            f"hazard ratio {treatment} vs {control} (log scale)",
+            folder / "forest_hr.png",
+            log=True,
+        )
+    rates = {e: margin[a.kinds[e]] for e in a.endpoints if a.kinds[e] != "survival"}
+    if rates:
+        out["Rate differences"] = forest(
+            a.summary,
+            "rate_diff",
+            0.0,
+            rates,
+            f"rate difference {treatment} - {control}",
+            folder / "forest_rate_diff.png",
+        )
+    return out

@@ -1,0 +1,98 @@
+"""Benchmark: the default `bayes-btc fit` (cold and warm compile caches) against a naive loop
+that compiles one PyMC model per endpoint x reading x prior. Prints the figures and ratios.
+
+    python benchmarks/bench_fit.py [--draws N]
+
+Cold: fresh, empty PyTensor and numba cache folders. Warm: the same folders again. Both are
+end-to-end CLI runs in a subprocess (imports, audit, fits, summaries, files). The naive loop and
+the batched fit are also timed in one process with the same sampler settings (model work only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bayes_btc.analysis import run_analysis
+from bayes_btc.audit import audit_trial
+from bayes_btc.fit import sample_model
+from bayes_btc.models.beta_binomial import BinaryData, build_beta_binomial_model
+from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
+from bayes_btc.plan import load_plan
+from bayes_btc.trial import load_trial
+
+
+def cli_run(env: dict[str, str], out: Path) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bayes_btc", "fit", "--out", str(out)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - t0
+
+
+def naive_loop(draws: int | None) -> tuple[float, int]:
+    """One compiled model per endpoint x prior (x HR reading), each with a single cell."""
+    spec, _ = load_trial()
+    plan, _ = load_plan()
+    sampler = plan.sampler if draws is None else plan.sampler.model_copy(update={"draws": draws})
+    counts = audit_trial(spec).counts
+    t0, n = time.perf_counter(), 0
+    for e in spec.survival:
+        for name, prior in plan.priors.log_hr.items():
+            data = LogHRData.from_trial(spec, [e])
+            sample_model(build_loghr_model(data, {name: prior.normal}), sampler, f"{e}-{name}")
+            n += 1  # each naive model still carries both readings, as the batched one does
+    for e in counts:
+        for name, prior in plan.priors.rate.items():
+            data = BinaryData.from_counts({e: counts[e]}, spec.arm_order)
+            sample_model(
+                build_beta_binomial_model(data, {name: (prior.a, prior.b)}), sampler, f"{e}-{name}"
+            )
+            n += 1
+    return time.perf_counter() - t0, n
+
+
+def batched(draws: int | None) -> float:
+    spec, _ = load_trial()
+    plan, _ = load_plan()
+    if draws is not None:
+        plan = plan.model_copy(update={"sampler": plan.sampler.model_copy(update={"draws": draws})})
+    t0 = time.perf_counter()
+    run_analysis(spec, plan)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=None, help="override the plan's draws")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PYTENSOR_FLAGS": f"compiledir={tmp}/pytensor",
+            "NUMBA_CACHE_DIR": f"{tmp}/numba",
+        }
+        cold = cli_run(env, Path(tmp) / "r1")
+        warm = cli_run(env, Path(tmp) / "r2")
+    print(f"bayes-btc fit, end to end (CLI):  cold caches {cold:6.1f} s   warm {warm:6.1f} s")
+    t_batched = batched(args.draws)
+    t_naive, n = naive_loop(args.draws)
+    print(
+        f"model fitting in one process:     batched (2 compiles) {t_batched:6.1f} s   "
+        f"naive loop ({n} compiles) {t_naive:6.1f} s"
+    )
+    print(f"ratio naive / batched: {t_naive / t_batched:.1f}x   (target >= 5x)")
+    print(f"ratio naive / warm end-to-end fit: {t_naive / warm:.1f}x; warm fit target < 30 s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Reproducibility, interrupted runs, failed convergence and the full-length default fit."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+from bayes_btc.cli import app
+from tests.conftest import DEFAULT_PLAN
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_run_leaves_previous_results(tmp_path, sig):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "summary.csv").write_text("previous\n")
+    before = _files(out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bayes_btc", "fit", "--quick", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".results.tmp-") for p in tmp_path.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the run (compiling or sampling)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "left as it was" in err and "Traceback" not in err
+    assert _files(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_bad_fit_is_marked_and_strict_exits_1(runner, tmp_path):
+    """Too few draws and tuning steps: ESS < 400 must be reported, and --strict exits 1."""
+    plan = tmp_path / "plan.toml"
+    text = DEFAULT_PLAN.read_text()
+    text = text.replace("tune = 500\ndraws = 1000", "tune = 10\ndraws = 30")
+    plan.write_text(text)
+    out = tmp_path / "results"
+    r = runner.invoke(app, ["fit", "--quick", "--strict", "--plan", str(plan), "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    assert "DIAGNOSTICS FAIL" in r.stderr
+    diag = pd.read_csv(out / "diagnostics.csv")
+    assert not diag["passed"].all()
+    assert diag.loc[~diag["passed"], "problems"].str.contains("ess").any()
+    assert "FAIL" in (out / "report.md").read_text()
+
+
+def _exact_vague(endpoint: str, spec) -> float:
+    """Independent reference for the vague-prior P(NI) of each endpoint (scipy)."""
+    if endpoint in spec.survival:
+        s = spec.survival[endpoint]
+        se = (math.log(s.ci[1]) - math.log(s.ci[0])) / (2 * stats.norm.ppf(0.975))
+        prec = 1 / 100 + 1 / se**2
+        return stats.norm.cdf(math.log(1.3), math.log(s.hr) / se**2 / prec, prec**-0.5)
+    b = spec.binary[endpoint]
+    n_t, n_c = spec.arms["TP"].randomised, spec.arms["GP"].randomised
+    k_t, k_c = (round(float(b.percent[a]) * n / 100) for a, n in (("TP", n_t), ("GP", n_c)))
+    x, y = stats.beta(1 + k_t, 1 + n_t - k_t), stats.beta(1 + k_c, 1 + n_c - k_c)
+    if b.kind == "efficacy":  # P(x - y > -0.1) = 1 - P(x < y - 0.1)
+        val, _ = integrate.quad(lambda v: y.pdf(v) * x.cdf(v - 0.1), 0, 1, limit=200)
+        return 1 - val
+    val, _ = integrate.quad(lambda v: y.pdf(v) * x.cdf(v + 0.1), 0, 1, limit=200)
+    return val
+
+
+@pytest.mark.slow
+def test_default_fit_matches_exact_and_is_reproducible(runner, tmp_path, spec):
+    """The full default plan: every vague-prior P(NI) within 0.01 of its exact value, all
+    diagnostics pass, and a second run with the same seed gives byte-identical CSVs."""
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        r = runner.invoke(app, ["fit", "--strict", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        runs.append(out)
+    ni = pd.read_csv(runs[0] / "noninferiority.csv")
+    vague = ni.query(
+        "prior == 'vague' and estimand == 'noninferiority' "
+        "and model in ['loghr_summary', 'beta_binomial']"
+    )
+    assert len(vague) == 8
+    for row in vague.itertuples():
+        assert abs(row.probability - _exact_vague(row.endpoint, spec)) < 0.01, row
+    assert pd.read_csv(runs[0] / "diagnostics.csv")["passed"].all()
+    for f in ("summary.csv", "noninferiority.csv"):
+        assert (runs[0] / f).read_bytes() == (runs[1] / f).read_bytes(), f
+    assert os.path.exists(runs[0] / "report.html")
