@@ -9,14 +9,24 @@ from dataclasses import dataclass, field
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.audit import AuditResult, audit_trial
-from bayes_btc.decisions import NI, Kind, decide, describe, ni_rule, noninferiority_table
+from bayes_btc.audit import AuditResult, audit_ipd, audit_trial
+from bayes_btc.decisions import Kind, decision_table, noninferiority_table
 from bayes_btc.diagnostics import diagnostics_table, divergences, exact_check
 from bayes_btc.fit import Progress, _quiet, sample_model
+from bayes_btc.ipd import SurvivalIPD
 from bayes_btc.models.beta_binomial import BinaryData, build_beta_binomial_model
 from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
+from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model
 from bayes_btc.plan import Plan, Sampler
-from bayes_btc.posterior import Fit, fits_from_beta_binomial, fits_from_loghr, summary_table
+from bayes_btc.posterior import (
+    Fit,
+    fits_from_beta_binomial,
+    fits_from_loghr,
+    fits_from_pwe,
+    summary_table,
+)
+from bayes_btc.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
+from bayes_btc.study import Study
 from bayes_btc.trial import TrialSpec
 
 
@@ -24,7 +34,7 @@ from bayes_btc.trial import TrialSpec
 class Analysis:
     """Everything one run produces, as tables and DataTrees."""
 
-    spec: TrialSpec
+    study: Study
     plan: Plan
     sampler: Sampler
     endpoints: list[str]
@@ -37,6 +47,8 @@ class Analysis:
     exact: pd.DataFrame
     diagnostics: pd.DataFrame
     decisions: pd.DataFrame  # per fit at the plan margin: probabilities, verdict, sentence
+    pwe_tables: dict[str, PWETable] = field(default_factory=dict)
+    ipd: dict[str, SurvivalIPD] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -44,45 +56,86 @@ class Analysis:
         return bool(self.diagnostics["passed"].all())
 
 
-def endpoint_kinds(spec: TrialSpec, endpoints: list[str]) -> dict[str, Kind]:
+def endpoint_kinds(spec: TrialSpec | None, endpoints: list[str]) -> dict[str, Kind]:
     """survival / efficacy / harm for each analysed endpoint."""
+    if spec is None:
+        return dict.fromkeys(endpoints, "survival")
     return {e: "survival" if e in spec.survival else spec.binary[e].kind for e in endpoints}
 
 
-def endpoint_label(spec: TrialSpec, endpoint: str) -> str:
-    s = spec.survival.get(endpoint) or spec.binary[endpoint]
-    return s.label
+def pwe_tables(ipd: dict[str, SurvivalIPD], plan: Plan) -> dict[str, PWETable]:
+    """Sufficient statistics per endpoint with the plan's cut points (or its event rule)."""
+    out = {}
+    for e, d in ipd.items():
+        if plan.pwe.cuts is not None:
+            cuts = validate_cuts(plan.pwe.cuts, float(d.time.max()), f"plan pwe.cuts ({e})")
+        else:
+            cuts = cuts_by_events(
+                d.time, d.event, plan.pwe.events_per_interval, plan.pwe.max_intervals
+            )
+        out[e] = pwe_table(d.time, d.event, d.arm_index(), cuts)
+    return out
+
+
+def _fit_pwe(ipd, plan, sampler, study, progress, trees, fits) -> dict[str, PWETable]:
+    tables = pwe_tables(ipd, plan)
+    priors = {k: v.normal for k, v in plan.priors.log_hr.items()}
+    s = plan.pwe
+    pp = PWEPriors(
+        s.baseline_log_hazard_mean, s.baseline_log_hazard_sd, s.smoothing_sd, s.hr_smoothing_sd
+    )
+    data = PWEData(list(tables), list(tables.values()))
+    for variant, name in MODEL_NAMES.items():
+        trees[name] = sample_model(
+            build_pwe_model(data, priors, variant, pp), sampler, name, progress
+        )
+        fits += fits_from_pwe(
+            trees[name], tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
+        )
+    return tables
 
 
 def run_analysis(
-    spec: TrialSpec,
+    spec: TrialSpec | None,
     plan: Plan,
     *,
+    ipd: dict[str, SurvivalIPD] | None = None,
     quick: bool = False,
     seed: int | None = None,
     progress: Progress = _quiet,
 ) -> Analysis:
-    """Audit the published numbers, fit every model family once, and derive the results."""
+    """Audit the inputs, fit every model family once, and derive the results.
+
+    `spec` is a published-summary trial (summary log-HR and beta-binomial models); `ipd` is
+    patient-level survival data per endpoint (PWE PH and non-PH models). Either or both.
+    """
     t_start = time.perf_counter()
+    ipd = ipd or {}
+    if spec is None and not ipd:
+        raise ValueError("nothing to analyse: give a trial spec, patient data or both")
     sampler = plan.sampler_quick if quick else plan.sampler
     if seed is not None:
         sampler = sampler.model_copy(update={"seed": seed})
-    endpoints = plan.select_endpoints([*spec.survival, *spec.binary])
+    study = Study.from_trial(spec) if spec is not None else Study.from_ipd(ipd)
+    available = [*(spec.survival if spec else {}), *ipd, *(spec.binary if spec else {})]
+    endpoints = plan.select_endpoints(list(dict.fromkeys(available)))
     kinds = endpoint_kinds(spec, endpoints)
-    audit = audit_trial(spec, endpoints)
+    ipd = {e: d for e, d in ipd.items() if e in endpoints}
+    audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd)
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
 
     trees: dict[str, xr.DataTree] = {}
     fits: list[Fit] = []
-    surv = [e for e in endpoints if kinds[e] == "survival"]
+    surv = [e for e in endpoints if spec is not None and e in spec.survival]
     if surv:
         priors = {k: v.normal for k, v in plan.priors.log_hr.items()}
         model = build_loghr_model(LogHRData.from_trial(spec, surv), priors)
         trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
         fits += fits_from_loghr(trees["loghr_summary"])
+    tables = _fit_pwe(ipd, plan, sampler, study, progress, trees, fits) if ipd else {}
     if audit.counts:
         priors = {k: (v.a, v.b) for k, v in plan.priors.rate.items()}
-        data = BinaryData.from_counts(audit.counts, spec.arm_order)
+        data = BinaryData.from_counts(audit.counts, study.arms)
         model = build_beta_binomial_model(data, priors)
         trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
         fits += fits_from_beta_binomial(trees["beta_binomial"])
@@ -92,32 +145,9 @@ def run_analysis(
     ni = noninferiority_table(fits, kinds, plan)
     exact = exact_check(fits, kinds, plan)
     diag = diagnostics_table(
-        fits, summary, exact, {k: divergences(t) for k, t in trees.items()}, plan
+        fits, summary, exact, {k: divergences(t) for k, t in trees.items()}, plan, kinds
     )
-    treatment, control = spec.arm_order
-    at_margin = exact[exact["estimand"] == NI]
-    decisions = at_margin[
-        ["endpoint", "model", "prior", "margin", "probability_mcmc", "probability_exact"]
-    ].reset_index(drop=True)
-    decisions["non_inferior"] = [
-        decide(p, plan.decision_threshold) for p in decisions["probability_exact"]
-    ]
-    decisions["statement"] = [
-        describe(
-            r.endpoint,
-            endpoint_label(spec, r.endpoint),
-            r.model,
-            r.prior,
-            ni_rule(kinds[r.endpoint], plan),
-            r.probability_mcmc,
-            plan.decision_threshold,
-            treatment,
-            control,
-            mcse=r.mcse,
-            exact=r.probability_exact,
-        )
-        for r in at_margin.itertuples()
-    ]
+    decisions = decision_table(fits, exact, kinds, plan, study)
     seconds = {
         f"{k}_{s}": float(t["posterior"].attrs[f"{s}_seconds"])
         for k, t in trees.items()
@@ -125,7 +155,7 @@ def run_analysis(
     }
     seconds["total"] = time.perf_counter() - t_start
     return Analysis(
-        spec,
+        study,
         plan,
         sampler,
         endpoints,
@@ -138,5 +168,7 @@ def run_analysis(
         exact,
         diag,
         decisions,
+        tables,
+        ipd,
         seconds,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -61,8 +62,33 @@ def fit(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any fit fails its diagnostics.")
     ] = False,
+    ipd: Annotated[
+        Path | None,
+        typer.Option(
+            "--ipd", help="Patient-level CSV with columns arm,time,event (months; 1 = event)."
+        ),
+    ] = None,
+    adtte: Annotated[
+        Path | None,
+        typer.Option(
+            "--adtte", help="CDISC ADaM ADTTE (.csv or .xpt); every PARAMCD is an endpoint."
+        ),
+    ] = None,
+    treatment: Annotated[
+        str | None,
+        typer.Option("--treatment", help="Experimental arm label in --ipd/--adtte data."),
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option("--control", help="Control arm label in --ipd/--adtte data.")
+    ] = None,
+    endpoint: Annotated[
+        str, typer.Option("--endpoint", help="Endpoint name for --ipd data.")
+    ] = "PFS",
 ) -> None:
-    """Audit the published numbers, fit every model under every prior, and write results/."""
+    """Audit the inputs, fit every model under every prior, and write results/.
+
+    Without --ipd/--adtte: the published-summary analysis of the trial (--trial, default the
+    bundled one). With them: piecewise-exponential PH and non-PH models on patient data."""
     from bayes_btc.analysis import run_analysis
     from bayes_btc.plan import load_plan
     from bayes_btc.results import (
@@ -75,16 +101,26 @@ def fit(
     from bayes_btc.trial import load_trial
 
     try:
-        spec, trial_sha = load_trial(trial)
         the_plan, plan_sha = load_plan(plan)
         if prior:
             the_plan = the_plan.with_priors(prior)
-        the_plan.select_endpoints([*spec.survival, *spec.binary])
+        patients = _load_patients(ipd, adtte, treatment, control, endpoint)
+        if patients:
+            spec, data_path = None, str(ipd or adtte)
+            trial_sha = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()
+            if trial is not None:
+                raise InputError("--trial cannot be combined with --ipd/--adtte")
+        else:
+            spec, trial_sha = load_trial(trial)
+            data_path = str(trial or "bundled:chiecrct_20180167.toml")
+        the_plan.select_endpoints(
+            [*(spec.survival if spec else patients), *(spec.binary if spec else [])]
+        )
         with terminate_as_interrupt(), staged_output(out) as stage:
-            a = run_analysis(spec, the_plan, quick=quick, seed=seed, progress=_echo)
+            a = run_analysis(spec, the_plan, ipd=patients, quick=quick, seed=seed, progress=_echo)
             prov = provenance(
                 a,
-                trial_path=str(trial or "bundled:chiecrct_20180167.toml"),
+                trial_path=data_path,
                 trial_sha256=trial_sha,
                 plan_path=str(plan or "bundled:models/default.toml"),
                 plan_sha256=plan_sha,
@@ -109,6 +145,30 @@ def fit(
     else:
         _echo(f"all {len(a.diagnostics)} fits pass their diagnostics")
     _echo(f"done in {a.seconds['total']:.1f} s: {out}/report.html")
+
+
+def _load_patients(
+    ipd: Path | None,
+    adtte: Path | None,
+    treatment: str | None,
+    control: str | None,
+    endpoint: str,
+) -> dict:
+    """Patient-level survival data from --ipd or --adtte, validated; {} when neither is given."""
+    from bayes_btc.ipd import load_adtte, load_ipd_csv
+
+    if ipd is None and adtte is None:
+        if treatment or control:
+            raise InputError("--treatment/--control need --ipd or --adtte")
+        return {}
+    if ipd is not None and adtte is not None:
+        raise InputError("give --ipd or --adtte, not both")
+    if not treatment or not control:
+        raise InputError("--ipd/--adtte need both --treatment LABEL and --control LABEL")
+    if ipd is not None:
+        return {endpoint: load_ipd_csv(ipd, treatment, control, endpoint)}
+    assert adtte is not None
+    return load_adtte(adtte, treatment, control)
 
 
 @app.command()

@@ -17,10 +17,12 @@ import pandas as pd
 
 from bayes_btc.plan import Plan
 from bayes_btc.posterior import Fit
+from bayes_btc.study import Study
 
 Kind = Literal["survival", "efficacy", "harm"]
 NI_COLUMNS = ["endpoint", "model", "prior", "estimand", "margin", "direction", "probability"]
 NI, CURVE, BETTER = "noninferiority", "noninferiority_curve", "treatment_better"
+NI_RMST, BETTER_RMST = "noninferiority_rmst", "treatment_better_rmst"
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,29 @@ def probability(fit: Fit, rule: Rule) -> float:
     return float(indicator(fit, rule).mean())
 
 
-def rules_for(kind: Kind, plan: Plan) -> list[Rule]:
-    """All rules reported for one endpoint: plan margin, margin curve, treatment better."""
+def rmst_rules(plan: Plan) -> list[Rule]:
+    """RMST difference (months, treatment - control): NI above the margin; better above 0."""
+    return [
+        Rule("rmst_diff", ">", plan.pwe.rmst_margin_months, NI_RMST),
+        Rule("rmst_diff", ">", 0.0, BETTER_RMST),
+    ]
+
+
+def primary_rules(fit: Fit, kind: Kind, plan: Plan) -> list[Rule]:
+    """The decision rules of a fit at the plan's margins: NI (HR or rate) and RMST if any."""
+    rules = [ni_rule(kind, plan)]
+    if "rmst_diff" in fit.draws:
+        rules.append(rmst_rules(plan)[0])
+    return rules
+
+
+def rules_for(fit: Fit, kind: Kind, plan: Plan) -> list[Rule]:
+    """All rules reported for one fit: plan margin, margin curve, treatment better, RMST."""
     ni = ni_rule(kind, plan)
-    return [ni, *(ni.at(m, CURVE) for m in grid(kind, plan)), better_rule(kind)]
+    rules = [ni, *(ni.at(m, CURVE) for m in grid(kind, plan)), better_rule(kind)]
+    if "rmst_diff" in fit.draws:
+        rules += rmst_rules(plan)
+    return rules
 
 
 def noninferiority_table(fits: list[Fit], kinds: dict[str, Kind], plan: Plan) -> pd.DataFrame:
@@ -96,7 +117,7 @@ def noninferiority_table(fits: list[Fit], kinds: dict[str, Kind], plan: Plan) ->
             "probability": probability(f, r),
         }
         for f in fits
-        for r in rules_for(kinds[f.endpoint], plan)
+        for r in rules_for(f, kinds[f.endpoint], plan)
     ]
     return pd.DataFrame(rows, columns=NI_COLUMNS)
 
@@ -127,6 +148,7 @@ def describe(
     """
     target = {
         "hr": f"the hazard ratio {treatment} vs {control} is below {rule.margin:g}",
+        "rmst_diff": f"the RMST difference {treatment} - {control} is above {rule.margin:g} months",
         "rate_diff": (
             f"{treatment}'s rate is at most {abs(rule.margin) * 100:g} points below {control}'s"
             if rule.direction == ">"
@@ -147,3 +169,48 @@ def describe(
         f"{endpoint} ({label}), {model}, {prior} prior: the posterior probability that "
         f"{target} is {value}; {verdict}.{caveat}"
     )
+
+
+def decision_table(
+    fits: list[Fit], exact: pd.DataFrame, kinds: dict[str, Kind], plan: Plan, study: Study
+) -> pd.DataFrame:
+    """Every fit's decision at the plan's margins, with the exact value where there is one."""
+    from bayes_btc.diagnostics import probability_mcse
+
+    ex = exact.set_index(["endpoint", "model", "prior", "estimand"])["probability_exact"]
+    rows = []
+    for f in fits:
+        for rule in primary_rules(f, kinds[f.endpoint], plan):
+            key = (f.endpoint, f.model, f.prior, rule.estimand)
+            p_exact = float(ex[key]) if key in ex.index else None
+            p, mcse = probability_mcse(
+                f, rule, p_exact if p_exact is not None else probability(f, rule)
+            )
+            basis = p if p_exact is None else p_exact
+            rows.append(
+                {
+                    "endpoint": f.endpoint,
+                    "model": f.model,
+                    "prior": f.prior,
+                    "estimand": rule.estimand,
+                    "margin": rule.margin,
+                    "probability_mcmc": p,
+                    "mcse": mcse,
+                    "probability_exact": p_exact if p_exact is not None else np.nan,
+                    "non_inferior": decide(basis, plan.decision_threshold),
+                    "statement": describe(
+                        f.endpoint,
+                        study.label(f.endpoint),
+                        f.model,
+                        f.prior,
+                        rule,
+                        p,
+                        plan.decision_threshold,
+                        study.treatment,
+                        study.control,
+                        mcse=mcse,
+                        exact=p_exact,
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -85,3 +85,42 @@ def forest(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def km_vs_posterior(
+    time: np.ndarray,
+    event: np.ndarray,
+    arm: np.ndarray,
+    arms: tuple[str, str],
+    bands: dict[str, dict[str, np.ndarray]],
+    times: np.ndarray,
+    title: str,
+    path: Path,
+) -> Path:
+    """Kaplan-Meier per arm (lifelines) against posterior survival, median and 95% band,
+    one panel per model (`bands`: model -> {"treatment"|"control": 3 x len(times)})."""
+    from lifelines import KaplanMeierFitter
+
+    fig, axes = plt.subplots(
+        1, len(bands), figsize=(5.2 * len(bands), 4.0), dpi=110, sharey=True, squeeze=False
+    )
+    for ax, (model, b) in zip(axes[0], bands.items(), strict=True):
+        for i, (role, label) in enumerate(zip(("treatment", "control"), arms, strict=True)):
+            m = arm == i
+            KaplanMeierFitter().fit(
+                time[m], event[m], label=f"{label} Kaplan-Meier"
+            ).plot_survival_function(ax=ax, ci_show=False, color=f"C{i}", lw=1.2)
+            lo, med, hi = b[role]
+            ax.plot(times, med, "--", color=f"C{i}", lw=1.0, label=f"{label} posterior median")
+            ax.fill_between(times, lo, hi, color=f"C{i}", alpha=0.2, label=f"{label} 95% band")
+        ax.set(
+            xlabel="time (months)",
+            ylabel="survival probability",
+            ylim=(0, 1.02),
+            title=f"{title}: {model}",
+        )
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -8,6 +8,7 @@ It is validated in full before any model is built, so a mistake costs no samplin
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from importlib import resources
 from pathlib import Path
@@ -109,6 +110,32 @@ class Sampler(_Strict):
     seed: Annotated[int, Field(ge=0)] = 20180167
 
 
+class PWESettings(_Strict):
+    """Piecewise-exponential models: cut points, smoothing priors, survival estimands."""
+
+    cuts: list[Pos] | None = Field(
+        None, description="internal cut points in months; None: cut at event-time quantiles"
+    )
+    events_per_interval: Annotated[int, Field(ge=1)] = 8
+    max_intervals: Annotated[int, Field(ge=1, le=100)] = 30
+    baseline_log_hazard_mean: float = -2.5
+    baseline_log_hazard_sd: Pos = 2.5
+    smoothing_sd: Pos = 0.3
+    hr_smoothing_sd: Pos = 0.15
+    landmarks_months: list[Pos] = [6.0, 12.0]
+    rmst_horizon_months: Pos = 12.0
+    rmst_margin_months: Annotated[float, Field(le=0)] = -1.0
+
+    @model_validator(mode="after")
+    def _cuts_sorted(self) -> PWESettings:
+        if self.cuts is not None and any(b <= a for a, b in itertools.pairwise(self.cuts)):
+            raise ValueError(
+                f"cuts must be strictly increasing internal cut points, e.g. [2, 4, 6]; got "
+                f"{self.cuts}"
+            )
+        return self
+
+
 class Thresholds(_Strict):
     max_r_hat: Annotated[float, Field(ge=1)] = 1.01
     min_ess: Annotated[float, Field(ge=0)] = 400
@@ -126,6 +153,7 @@ class Plan(_Strict):
     sampler: Sampler = Sampler()
     sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000)
     diagnostics: Thresholds = Thresholds()
+    pwe: PWESettings = PWESettings()
 
     @model_validator(mode="after")
     def _priors_named(self) -> Plan:

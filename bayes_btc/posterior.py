@@ -16,6 +16,8 @@ import xarray as xr
 
 from bayes_btc.models.beta_binomial import MODEL as BETA_BINOMIAL
 from bayes_btc.models.loghr_summary import READINGS
+from bayes_btc.pwe_data import PWETable
+from bayes_btc.survival import median_survival, rmst, survival_at, survival_curve
 
 SUMMARY_COLUMNS = [
     "endpoint",
@@ -96,9 +98,23 @@ def fits_from_beta_binomial(tree: xr.DataTree) -> list[Fit]:
 
 
 def quantity_summary(draws: xr.DataArray) -> dict[str, float]:
-    """Mean, sd, 2.5/50/97.5% quantiles, r_hat and bulk/tail ESS of one (chain, draw) array."""
+    """Mean, sd, 2.5/50/97.5% quantiles, r_hat and bulk/tail ESS of one (chain, draw) array.
+
+    A median not reached in some draws is inf there: quantiles keep it (a q97.5 of inf reads
+    "not reached"), while mean, sd, r_hat and ESS are NaN, as they are undefined."""
     x = np.asarray(draws.values, dtype=float)
-    q = np.quantile(x, [0.025, 0.5, 0.975])
+    finite = bool(np.all(np.isfinite(x)))
+    if finite:
+        q = np.quantile(x, [0.025, 0.5, 0.975])
+    else:  # order statistics, so that inf stays inf (no inf - inf interpolation)
+        xs = np.sort(x, axis=None)
+        q = xs[np.clip(np.ceil(np.array([0.025, 0.5, 0.975]) * xs.size).astype(int) - 1, 0, None)]
+    if not finite:
+        nan = float("nan")
+        keys = ("mean", "sd", "r_hat", "ess_bulk", "ess_tail")
+        return {"q2.5": float(q[0]), "q50": float(q[1]), "q97.5": float(q[2])} | dict.fromkeys(
+            keys, nan
+        )
     return {
         "mean": float(x.mean()),
         "sd": float(x.std(ddof=1)),
@@ -125,3 +141,77 @@ def summary_table(fits: list[Fit]) -> pd.DataFrame:
         for q, d in f.draws.items()
     ]
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def pwe_quantities(
+    log_h_t: np.ndarray,
+    log_h_c: np.ndarray,
+    edges: np.ndarray,
+    arms: tuple[str, str],
+    landmarks: list[float],
+    horizon: float,
+) -> dict[str, np.ndarray]:
+    """Medians, S(t) at landmarks and RMST per arm (and its difference), per draw."""
+    out: dict[str, np.ndarray] = {}
+    for arm, lh in zip(arms, (log_h_t, log_h_c), strict=True):
+        out[f"median_{arm}"] = median_survival(lh, edges)
+        for t in landmarks:
+            out[f"s{t:g}_{arm}"] = survival_at(t, lh, edges)
+        out[f"rmst_{arm}"] = rmst(horizon, lh, edges)
+    out["rmst_diff"] = out[f"rmst_{arms[0]}"] - out[f"rmst_{arms[1]}"]
+    return out
+
+
+def fits_from_pwe(
+    tree: xr.DataTree,
+    tables: dict[str, PWETable],
+    arms: tuple[str, str],
+    model: str,
+    landmarks: list[float],
+    horizon: float,
+) -> list[Fit]:
+    """One Fit per endpoint x prior of a batched PWE fit, with the survival quantities."""
+    post = tree["posterior"].to_dataset()
+    family = str(tree["posterior"].attrs.get("model_family", model))
+    fits = []
+    for e, table in tables.items():
+        k = table.n_intervals
+        for p in post["prior"].values:
+            cell = post.sel(endpoint=e, prior=p)
+            dims = ("chain", "draw")
+            log_h0 = cell["log_h0"].values[..., :k]
+            if "log_hr_interval" in cell:
+                log_hr_k = cell["log_hr_interval"].values[..., :k]
+            else:
+                log_hr_k = np.repeat(cell["log_hr"].values[..., None], k, axis=-1)
+            draws = {"hr": cell["hr"], "log_hr": cell["log_hr"]}
+            derived = pwe_quantities(
+                log_h0 + log_hr_k, log_h0, table.edges, arms, landmarks, horizon
+            )
+            draws |= {q: xr.DataArray(v, dims=dims) for q, v in derived.items()}
+            if "log_hr_interval" in cell:
+                for i in range(k):
+                    draws[f"hr_interval_{i + 1}"] = xr.DataArray(
+                        np.exp(log_hr_k[..., i]), dims=dims
+                    )
+            inputs = {"n_intervals": float(k), "events": float(table.events.sum())}
+            fits.append(Fit(e, model, str(p), family, draws, inputs))
+    return fits
+
+
+def survival_bands(
+    tree: xr.DataTree, table: PWETable, endpoint: str, prior: str, times: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Posterior S(t) per arm ("treatment", "control") at `times`: rows 2.5%, 50%, 97.5%."""
+    cell = tree["posterior"].to_dataset().sel(endpoint=endpoint, prior=prior)
+    k = table.n_intervals
+    log_h0 = cell["log_h0"].values[..., :k].reshape(-1, k)
+    if "log_hr_interval" in cell:
+        log_hr = cell["log_hr_interval"].values[..., :k].reshape(-1, k)
+    else:
+        log_hr = np.repeat(cell["log_hr"].values.reshape(-1, 1), k, axis=-1)
+    out = {}
+    for arm, lh in (("treatment", log_h0 + log_hr), ("control", log_h0)):
+        curves = survival_curve(times, lh, table.edges)
+        out[arm] = np.quantile(curves, [0.025, 0.5, 0.975], axis=0)
+    return out

@@ -118,7 +118,7 @@ def ni_pivot(a: Analysis) -> pd.DataFrame:
 def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) -> list[Block]:
     """The report's content, in reading order."""
     p, t = a.plan, a.plan.decision_threshold
-    treatment, control = a.spec.arm_order
+    treatment, control = a.study.arms
     priors = pd.DataFrame(
         [
             {
@@ -148,9 +148,9 @@ def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) 
     blocks = [
         Block(
             "p",
-            f"Trial {a.spec.trial.id}: {a.spec.trial.title}. Source: "
-            f"{a.spec.trial.source}. Data level: {a.spec.trial.data_level}. Every number "
-            "analysed here is a published summary; nothing is patient-level data.",
+            f"Study {a.study.id}: {a.study.title}. Source: {a.study.source}. Data level: "
+            f"{a.study.data_level}. See 'Assumptions and approximations' for what is "
+            "reconstructed, assumed or approximate.",
             "note",
         ),
         Block("h2", "The question and the plan"),
@@ -166,7 +166,7 @@ def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) 
         Block("table", priors),
         Block("h2", "Assumptions and approximations"),
         Block("list", assumptions),
-        Block("h2", "Audit of the published numbers"),
+        Block("h2", "Audit of the inputs"),
         Block(
             "p",
             f"{len(audit)} checks, {len(flagged)} inconsistencies. Each printed number "
@@ -193,7 +193,8 @@ def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) 
         Block("h3", "Decisions in words"),
         Block(
             "p",
-            "Decisions use the exact posterior probability; the MCMC estimate is shown beside it.",
+            "Decisions use the exact posterior probability where the model is conjugate (the "
+            "MCMC estimate is shown beside it), and the MCMC estimate otherwise.",
         ),
         Block("list", list(a.decisions["statement"])),
     ]
@@ -263,8 +264,8 @@ def write_report(
 ) -> tuple[str, str]:
     """Render report.md and report.html into `folder`; returns both texts."""
     title = (
-        f"Bayesian re-analysis of {a.spec.trial.id}: is {a.spec.arm_order[0]} "
-        f"non-inferior to {a.spec.arm_order[1]}?"
+        f"Bayesian re-analysis of {a.study.id}: is {a.study.treatment} "
+        f"non-inferior to {a.study.control}?"
     )
     blocks = build_blocks(a, figures, assumptions)
     blocks += [Block("h2", "Provenance"), Block("list", provenance_lines)]

@@ -17,12 +17,15 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayes_btc import __version__
 from bayes_btc.analysis import Analysis
 from bayes_btc.errors import InputError
-from bayes_btc.figures import forest, ni_curves
+from bayes_btc.figures import forest, km_vs_posterior, ni_curves
+from bayes_btc.models.pwe import MODEL_NAMES
+from bayes_btc.posterior import survival_bands
 from bayes_btc.report import write_report
 
 FLOAT_FORMAT = "%.6g"
@@ -141,8 +144,8 @@ def provenance(
         "trial": {
             "path": trial_path,
             "sha256": trial_sha256,
-            "id": a.spec.trial.id,
-            "data_level": a.spec.trial.data_level,
+            "id": a.study.id,
+            "data_level": a.study.data_level,
         },
         "plan": {
             "path": plan_path,
@@ -162,20 +165,29 @@ def provenance(
 
 def assumptions(a: Analysis) -> list[str]:
     """Plain statements of what is assumed or approximated, for the report and provenance."""
-    out = [
-        "All inputs are published summary numbers from the trial's abstract; no patient-level "
-        "data were used.",
-        "Hazard ratios are modelled on the log scale with a normal likelihood whose SE is "
-        "derived from the printed 95% CI (assumed symmetric on the log scale).",
-        "The HR direction is taken as printed (TP vs GP); the inverted reading is fitted as a "
-        "labelled sensitivity analysis (model 'loghr_summary_inverted').",
-    ]
-    for name, b in a.spec.binary.items():
-        if name in a.endpoints and b.note:
-            out.append(f"{name}: {b.note}")
-    for name, s in a.spec.survival.items():
-        if name in a.endpoints and s.note:
-            out.append(f"{name}: {s.note}")
+    t, c = a.study.arms
+    out = [f"Data level: {a.study.data_level} ({a.study.source})."]
+    if "loghr_summary" in a.trees:
+        out += [
+            "Summary-level model: the published log-HR with a normal likelihood whose SE is "
+            "derived from the printed 95% CI (assumed symmetric on the log scale).",
+            f"The HR direction is taken as printed ({t} vs {c}); the inverted reading is "
+            "fitted as a labelled sensitivity analysis (model 'loghr_summary_inverted').",
+        ]
+    for e, tab in a.pwe_tables.items():
+        d = a.ipd[e]
+        kind = (
+            "RECONSTRUCTED pseudo-patient data, not trial data"
+            if d.reconstructed
+            else "patient-level data"
+        )
+        out.append(
+            f"{e}: piecewise-exponential models on {kind} ({d.source}); {tab.n_intervals} "
+            f"intervals, cut points {', '.join(f'{x:.2f}' for x in tab.cuts) or 'none'} months; "
+            "nothing is extrapolated past the last follow-up, so a median the curve does not "
+            "reach is reported as not reached (inf)."
+        )
+    out += [n for n in a.study.notes if n.split(":", 1)[0] in a.endpoints]
     if a.audit.n_findings:
         out.append(
             "Where no integer count reproduces a printed percentage, the nearest count on the "
@@ -223,7 +235,7 @@ def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
     """The P(NI)-by-margin curve per endpoint and forest plots of the effect measures."""
     folder.mkdir()
     m = a.plan.margins
-    treatment, control = a.spec.arm_order
+    treatment, control = a.study.arms
     margin = {"survival": m.hr, "efficacy": m.efficacy_rate_diff, "harm": m.harm_rate_diff}
     xlabel = {
         "survival": f"HR margin ({treatment} vs {control})",
@@ -251,6 +263,25 @@ def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
             f"hazard ratio {treatment} vs {control} (log scale)",
             folder / "forest_hr.png",
             log=True,
+        )
+    for e, table in a.pwe_tables.items():
+        d = a.ipd[e]
+        times = np.linspace(0, table.end, 120)
+        prior = next(iter(a.plan.priors.log_hr))
+        bands = {
+            name: survival_bands(a.trees[name], table, e, prior, times)
+            for name in MODEL_NAMES.values()
+        }
+        tag = " (RECONSTRUCTED data)" if d.reconstructed else ""
+        out[f"{e}: Kaplan-Meier vs posterior survival ({prior} prior){tag}"] = km_vs_posterior(
+            d.time,
+            d.event,
+            d.arm_index(),
+            a.study.arms,
+            bands,
+            times,
+            f"{e}{tag}",
+            folder / f"km_{e}.png",
         )
     rates = {e: margin[a.kinds[e]] for e in a.endpoints if a.kinds[e] != "survival"}
     if rates:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyreadstat
 import pytest
+from lifelines.datasets import load_gbsg2
 from typer.testing import CliRunner
 
 from bayes_btc.cli import app
+from bayes_btc.ipd import DAYS_PER_MONTH
 from bayes_btc.plan import Plan, load_plan
 from bayes_btc.trial import TrialSpec, load_trial
 
@@ -37,3 +42,27 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(app, ["fit", "--quick", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def gbsg2_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """The same trial as a plain CSV (months), an ADTTE CSV and an ADTTE .xpt (days)."""
+    d = load_gbsg2()
+    out = tmp_path_factory.mktemp("gbsg2")
+    arm = np.where(d["horTh"] == "yes", "HORM", "NOHORM")
+    plain = pd.DataFrame({"arm": arm, "time": d["time"] / DAYS_PER_MONTH, "event": d["cens"]})
+    plain["age"] = d["age"]  # an extra column, ignored
+    plain.to_csv(out / "plain.csv", index=False)
+    adam = pd.DataFrame(
+        {
+            "USUBJID": [f"GBSG-{i:04d}" for i in range(len(d))],
+            "PARAMCD": "OS",
+            "AVAL": d["time"].astype(float),
+            "AVALU": "DAYS",
+            "CNSR": (1 - d["cens"]).astype(float),
+            "TRT01P": arm,
+        }
+    )
+    adam.to_csv(out / "adtte.csv", index=False)
+    pyreadstat.write_xport(adam, str(out / "adtte.xpt"), file_format_version=5)
+    return d, {"plain": out / "plain.csv", "csv": out / "adtte.csv", "xpt": out / "adtte.xpt"}

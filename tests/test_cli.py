@@ -58,7 +58,7 @@ def test_quick_fit_writes_the_whole_contract(quick_results):
     assert prov["sampler"]["quick"] is True and len(prov["trial"]["sha256"]) == 64
     assert prov["versions"]["pymc"].startswith("6")
     report = (quick_results / "report.md").read_text()
-    assert "non-inferiority" in report and "Audit of the published numbers" in report
+    assert "non-inferiority" in report and "Audit of the inputs" in report
     html = (quick_results / "report.html").read_text()
     assert "data:image/png;base64," in html and "<script" not in html and "http" not in html
 

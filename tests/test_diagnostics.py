@@ -19,7 +19,7 @@ def test_good_draws_pass(plan):
     rng = np.random.default_rng(1)
     f = _loghr_fit(rng.normal(0.0, 0.2, size=(4, 2000)))
     exact = exact_check([f], {"PFS": "survival"}, plan)
-    diag = diagnostics_table([f], summary_table([f]), exact, {"fam": 0}, plan)
+    diag = diagnostics_table([f], summary_table([f]), exact, {"fam": 0}, plan, {"PFS": "survival"})
     assert bool(diag["passed"].iloc[0]), diag["problems"].iloc[0]
 
 
@@ -29,7 +29,9 @@ def test_stuck_chain_and_divergences_fail(plan):
     draws[0] += 1.0  # one chain elsewhere
     f = _loghr_fit(draws)
     exact = exact_check([f], {"PFS": "survival"}, plan)
-    row = diagnostics_table([f], summary_table([f]), exact, {"fam": 3}, plan).iloc[0]
+    row = diagnostics_table(
+        [f], summary_table([f]), exact, {"fam": 3}, plan, {"PFS": "survival"}
+    ).iloc[0]
     assert not row["passed"]
     assert "r_hat" in row["problems"] and "3 divergences" in row["problems"]
 
@@ -39,7 +41,9 @@ def test_mixing_chains_from_the_wrong_posterior_fail_the_exact_check(plan):
     f = _loghr_fit(rng.normal(0.1, 0.2, size=(4, 2000)))  # exact posterior is N(0, 0.2)
     exact = exact_check([f], {"PFS": "survival"}, plan)
     assert not exact["within_tolerance"].all()
-    row = diagnostics_table([f], summary_table([f]), exact, {"fam": 0}, plan).iloc[0]
+    row = diagnostics_table(
+        [f], summary_table([f]), exact, {"fam": 0}, plan, {"PFS": "survival"}
+    ).iloc[0]
     assert not row["passed"] and "MCSE from exact" in row["problems"]
     assert "r_hat" not in row["problems"]
 

@@ -10,7 +10,7 @@ import pyreadstat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lifelines.datasets import load_gbsg2, load_leukemia
+from lifelines.datasets import load_leukemia
 
 from bayes_btc.errors import InputError
 from bayes_btc.ipd import DAYS_PER_MONTH, from_frame, load_adtte, load_ipd_csv
@@ -46,30 +46,6 @@ def _one_line_error(call, *expected: str) -> str:
 
 
 # --- real data: GBSG-2 trial (lifelines), hormonal therapy yes/no, survival in days -------------
-
-
-@pytest.fixture(scope="module")
-def gbsg2_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict[str, Path]]:
-    """The same trial as a plain CSV (months), an ADTTE CSV and an ADTTE .xpt (days)."""
-    d = load_gbsg2()
-    out = tmp_path_factory.mktemp("gbsg2")
-    arm = np.where(d["horTh"] == "yes", "HORM", "NOHORM")
-    plain = pd.DataFrame({"arm": arm, "time": d["time"] / DAYS_PER_MONTH, "event": d["cens"]})
-    plain["age"] = d["age"]  # an extra column, ignored
-    plain.to_csv(out / "plain.csv", index=False)
-    adam = pd.DataFrame(
-        {
-            "USUBJID": [f"GBSG-{i:04d}" for i in range(len(d))],
-            "PARAMCD": "OS",
-            "AVAL": d["time"].astype(float),
-            "AVALU": "DAYS",
-            "CNSR": (1 - d["cens"]).astype(float),
-            "TRT01P": arm,
-        }
-    )
-    adam.to_csv(out / "adtte.csv", index=False)
-    pyreadstat.write_xport(adam, str(out / "adtte.xpt"), file_format_version=5)
-    return d, {"plain": out / "plain.csv", "csv": out / "adtte.csv", "xpt": out / "adtte.xpt"}
 
 
 def test_real_trial_identical_through_all_three_loaders(gbsg2_files):
