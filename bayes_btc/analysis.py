@@ -18,6 +18,7 @@ from bayes_btc.models.beta_binomial import BinaryData, build_beta_binomial_model
 from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model
 from bayes_btc.plan import Plan, Sampler
+from bayes_btc.pooling import pool, set_name, spread_table, worst_per_set
 from bayes_btc.posterior import (
     Fit,
     fits_from_beta_binomial,
@@ -28,6 +29,8 @@ from bayes_btc.posterior import (
 from bayes_btc.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
 from bayes_btc.study import Study
 from bayes_btc.trial import TrialSpec
+
+RECONSTRUCTED = "_reconstructed"
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Analysis:
     decisions: pd.DataFrame  # per fit at the plan margin: probabilities, verdict, sentence
     pwe_tables: dict[str, PWETable] = field(default_factory=dict)
     ipd: dict[str, SurvivalIPD] = field(default_factory=dict)
+    spread: pd.DataFrame = field(default_factory=pd.DataFrame)  # P(NI) across recon. sets
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -77,22 +81,33 @@ def pwe_tables(ipd: dict[str, SurvivalIPD], plan: Plan) -> dict[str, PWETable]:
     return out
 
 
-def _fit_pwe(ipd, plan, sampler, study, progress, trees, fits) -> dict[str, PWETable]:
-    tables = pwe_tables(ipd, plan)
+def _fit_pwe(
+    ipd: dict[str, SurvivalIPD],
+    plan: Plan,
+    sampler: Sampler,
+    study: Study,
+    progress: Progress,
+    trees: dict[str, xr.DataTree],
+    suffix: str = "",
+    tables: dict[str, PWETable] | None = None,
+) -> tuple[dict[str, PWETable], list[Fit]]:
+    """Fit the PH and non-PH PWE models (one compile each) to every endpoint of `ipd`."""
+    tables = tables if tables is not None else pwe_tables(ipd, plan)
     priors = {k: v.normal for k, v in plan.priors.log_hr.items()}
     s = plan.pwe
     pp = PWEPriors(
         s.baseline_log_hazard_mean, s.baseline_log_hazard_sd, s.smoothing_sd, s.hr_smoothing_sd
     )
     data = PWEData(list(tables), list(tables.values()))
-    for variant, name in MODEL_NAMES.items():
-        trees[name] = sample_model(
-            build_pwe_model(data, priors, variant, pp), sampler, name, progress
-        )
+    fits: list[Fit] = []
+    for variant, base in MODEL_NAMES.items():
+        name = base + suffix
+        model = build_pwe_model(data, priors, variant, pp)
+        trees[name] = sample_model(model, sampler, name, progress)
         fits += fits_from_pwe(
             trees[name], tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
         )
-    return tables
+    return tables, fits
 
 
 def run_analysis(
@@ -100,6 +115,7 @@ def run_analysis(
     plan: Plan,
     *,
     ipd: dict[str, SurvivalIPD] | None = None,
+    reconstructed: dict[str, list[SurvivalIPD]] | None = None,
     quick: bool = False,
     seed: int | None = None,
     progress: Progress = _quiet,
@@ -107,7 +123,9 @@ def run_analysis(
     """Audit the inputs, fit every model family once, and derive the results.
 
     `spec` is a published-summary trial (summary log-HR and beta-binomial models); `ipd` is
-    patient-level survival data per endpoint (PWE PH and non-PH models). Either or both.
+    patient-level survival data per endpoint (PWE PH and non-PH models); `reconstructed` is
+    several reconstructed data sets per endpoint, fitted set by set (batched) and pooled
+    (models `pwe_ph_reconstructed`, `pwe_nonph_reconstructed`).
     """
     t_start = time.perf_counter()
     ipd = ipd or {}
@@ -121,6 +139,7 @@ def run_analysis(
     endpoints = plan.select_endpoints(list(dict.fromkeys(available)))
     kinds = endpoint_kinds(spec, endpoints)
     ipd = {e: d for e, d in ipd.items() if e in endpoints}
+    ipd_tables = pwe_tables(ipd, plan)  # validates cut points before any sampling
     audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd)
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
 
@@ -132,7 +151,23 @@ def run_analysis(
         model = build_loghr_model(LogHRData.from_trial(spec, surv), priors)
         trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
         fits += fits_from_loghr(trees["loghr_summary"])
-    tables = _fit_pwe(ipd, plan, sampler, study, progress, trees, fits) if ipd else {}
+    tables: dict[str, PWETable] = {}
+    if ipd:
+        tables, pwe_fits = _fit_pwe(ipd, plan, sampler, study, progress, trees, tables=ipd_tables)
+        fits += pwe_fits
+    set_fits: list[Fit] = []
+    recon = {e: sets for e, sets in (reconstructed or {}).items() if e in endpoints}
+    if recon:
+        by_set = {set_name(e, k + 1): d for e, sets in recon.items() for k, d in enumerate(sets)}
+        n_sets = max(len(v) for v in recon.values())
+        progress(f"PWE on reconstructed data: {len(recon)} endpoint(s) x {n_sets} data sets")
+        per_set = sampler.model_copy(update={"draws": plan.pwe.reconstructed_draws})
+        set_tables, set_fits = _fit_pwe(
+            by_set, plan, per_set, study, progress, trees, RECONSTRUCTED
+        )
+        tables |= set_tables
+        ipd = ipd | by_set
+        fits += pool(set_fits)
     if audit.counts:
         priors = {k: (v.a, v.b) for k, v in plan.priors.rate.items()}
         data = BinaryData.from_counts(audit.counts, study.arms)
@@ -142,6 +177,8 @@ def run_analysis(
 
     progress("summarising posteriors, decisions and diagnostics")
     summary = summary_table(fits)
+    if set_fits:
+        summary = worst_per_set(summary, summary_table(set_fits))
     ni = noninferiority_table(fits, kinds, plan)
     exact = exact_check(fits, kinds, plan)
     diag = diagnostics_table(
@@ -154,6 +191,7 @@ def run_analysis(
         for s in ("compile", "sampling")
     }
     seconds["total"] = time.perf_counter() - t_start
+    spread = spread_table(set_fits, pool(set_fits), kinds, plan) if set_fits else pd.DataFrame()
     return Analysis(
         study,
         plan,
@@ -170,5 +208,6 @@ def run_analysis(
         decisions,
         tables,
         ipd,
+        spread,
         seconds,
     )

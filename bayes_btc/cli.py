@@ -84,6 +84,18 @@ def fit(
     endpoint: Annotated[
         str, typer.Option("--endpoint", help="Endpoint name for --ipd data.")
     ] = "PFS",
+    reconstructed: Annotated[
+        Path | None,
+        typer.Option(
+            "--reconstructed",
+            help="Reconstructed data sets (CSV from `bayes-btc reconstruct --from-summary`) "
+            "for PWE models beside the summary ones. Default: the bundled reconstruction, "
+            "for the bundled trial.",
+        ),
+    ] = None,
+    summary_only: Annotated[
+        bool, typer.Option("--summary-only", help="Skip the PWE models on reconstructed data.")
+    ] = False,
 ) -> None:
     """Audit the inputs, fit every model under every prior, and write results/.
 
@@ -91,6 +103,7 @@ def fit(
     bundled one). With them: piecewise-exponential PH and non-PH models on patient data."""
     from bayes_btc.analysis import run_analysis
     from bayes_btc.plan import load_plan
+    from bayes_btc.reconstructed import load as load_reconstructed
     from bayes_btc.results import (
         Interrupted,
         provenance,
@@ -113,11 +126,22 @@ def fit(
         else:
             spec, trial_sha = load_trial(trial)
             data_path = str(trial or "bundled:chiecrct_20180167.toml")
+        recon = None
+        if spec is not None and not summary_only and (reconstructed or trial is None):
+            recon = load_reconstructed(spec, reconstructed)
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else [])]
         )
         with terminate_as_interrupt(), staged_output(out) as stage:
-            a = run_analysis(spec, the_plan, ipd=patients, quick=quick, seed=seed, progress=_echo)
+            a = run_analysis(
+                spec,
+                the_plan,
+                ipd=patients,
+                reconstructed=recon,
+                quick=quick,
+                seed=seed,
+                progress=_echo,
+            )
             prov = provenance(
                 a,
                 trial_path=data_path,
@@ -206,3 +230,116 @@ def audit(
 
 def main() -> None:
     app()
+
+
+def _per_arm(values: list[str] | None, option: str) -> dict[str, int] | None:
+    """Parse repeated ARM=N options."""
+    if not values:
+        return None
+    out = {}
+    for v in values:
+        arm, sep, n = v.partition("=")
+        if not sep or not arm or not n.strip().isdigit():
+            raise InputError(f"{option} takes ARM=N (e.g. {option} TP=30), got {v!r}")
+        out[arm.strip()] = int(n)
+    return out
+
+
+def _write_csv_atomic(df, path: Path) -> None:
+    """Write a CSV through a temporary file beside it, so a failure leaves no half file."""
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w") as fh:
+            df.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@app.command()
+def reconstruct(
+    out: Annotated[Path, typer.Option("--out", help="Output CSV (arm,time,event).")],
+    km: Annotated[
+        Path | None,
+        typer.Option("--km", help="Digitised Kaplan-Meier points: CSV arm,time,survival (0-1)."),
+    ] = None,
+    at_risk: Annotated[
+        Path | None,
+        typer.Option("--at-risk", help="Published numbers at risk: CSV arm,time,n_at_risk."),
+    ] = None,
+    n: Annotated[
+        list[str] | None,
+        typer.Option("--n", help="ARM=N patients per arm; required without --at-risk."),
+    ] = None,
+    total_events: Annotated[
+        list[str] | None,
+        typer.Option("--total-events", help="ARM=N total events per arm, if published."),
+    ] = None,
+    from_summary: Annotated[
+        bool,
+        typer.Option(
+            "--from-summary",
+            help="Instead: simulate data sets consistent with the trial's "
+            "published summary (regenerates the bundled reconstruction).",
+        ),
+    ] = False,
+    trial: TrialOpt = None,
+    sets: Annotated[int, typer.Option("--sets", min=1, help="--from-summary: data sets.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="--from-summary: seed.")] = 2018,
+) -> None:
+    """Reconstruct patient-level data: from digitised KM curves (Guyot et al. 2012) or, with
+    --from-summary, from the published medians, HR and CI (labelled as reconstructed)."""
+    import pandas as pd
+
+    try:
+        if from_summary:
+            from bayes_btc import reconstructed
+            from bayes_btc.trial import load_trial
+
+            spec, _ = load_trial(trial)
+            ipd, calibration = reconstructed.generate(spec, sets, seed)
+            _write_csv_atomic(ipd, out)
+            _write_csv_atomic(calibration, reconstructed.calibration_path(out))
+            cols = [
+                "endpoint",
+                "dataset",
+                "median_treatment",
+                "median_control",
+                "hr",
+                "ci_low",
+                "ci_high",
+                "events",
+            ]
+            with pd.option_context("display.width", 200, "display.max_rows", 100):
+                typer.echo(calibration[cols].to_string(index=False, float_format="%.2f"))
+            typer.echo(
+                f"wrote {len(ipd)} RECONSTRUCTED patient rows to {out} and the "
+                f"calibration to {reconstructed.calibration_path(out)}"
+            )
+            return
+        from bayes_btc.reconstruct_km import load_km_csv, load_risk_csv
+        from bayes_btc.reconstruct_km import reconstruct as guyot
+
+        if km is None:
+            raise InputError(
+                "give --km KM.csv (with --at-risk RISK.csv or --n ARM=N), or --from-summary"
+            )
+        risk = load_risk_csv(at_risk) if at_risk is not None else None
+        ipd, accuracy = guyot(
+            load_km_csv(km), risk, _per_arm(n, "--n"), _per_arm(total_events, "--total-events")
+        )
+        acc_path = out.with_name(out.stem + "_accuracy.csv")
+        _write_csv_atomic(ipd, out)
+        _write_csv_atomic(accuracy, acc_path)
+    except InputError as exc:
+        raise _fail(exc) from None
+    typer.echo(accuracy.to_string(index=False, float_format="%.4f"))
+    typer.echo(f"wrote {len(ipd)} reconstructed patient rows to {out}; accuracy in {acc_path}")

@@ -36,40 +36,62 @@ def family_seed(seed: int, family: str) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
-def sample_model(
-    model: pm.Model, sampler: Sampler, family: str, progress: Progress = _quiet
-) -> xr.DataTree:
-    """Compile `model` once and draw `sampler.chains` NUTS chains in parallel."""
+@dataclass(frozen=True)
+class CompiledModel:
+    """A PyMC model compiled once by nutpie; sample it as often as needed."""
+
+    model: pm.Model
+    compiled: object  # nutpie.CompiledModel
+    family: str
+    compile_s: float
+
+
+def compile_model(model: pm.Model, family: str, progress: Progress = _quiet) -> CompiledModel:
+    """Compile `model` with nutpie (numba backend): the costly step, done once per family."""
     t0 = time.perf_counter()
     progress(f"{family}: compiling")
     compiled = nutpie.compile_pymc_model(model)
-    t1 = time.perf_counter()
+    return CompiledModel(model, compiled, family, time.perf_counter() - t0)
+
+
+def sample_compiled(
+    cm: CompiledModel, sampler: Sampler, progress: Progress = _quiet
+) -> xr.DataTree:
+    """Draw `sampler.chains` NUTS chains in parallel from a compiled model."""
     progress(
-        f"{family}: sampling {sampler.chains} chains x ({sampler.tune} tune + "
+        f"{cm.family}: sampling {sampler.chains} chains x ({sampler.tune} tune + "
         f"{sampler.draws} draws) on {sampler.cores} cores"
     )
+    t1 = time.perf_counter()
     tree = nutpie.sample(
-        compiled,
+        cm.compiled,
         draws=sampler.draws,
         tune=sampler.tune,
         chains=sampler.chains,
         cores=sampler.cores,
-        seed=family_seed(sampler.seed, family),
+        seed=family_seed(sampler.seed, cm.family),
         progress_bar=False,
         save_warmup=False,
     )
     t2 = time.perf_counter()
-    progress(f"{family}: compiled in {t1 - t0:.1f} s, sampled in {t2 - t1:.1f} s")
+    progress(f"{cm.family}: compiled in {cm.compile_s:.1f} s, sampled in {t2 - t1:.1f} s")
     assert isinstance(tree, xr.DataTree)
-    tree["constant_data"] = xr.DataTree(_model_data(model))
+    tree["constant_data"] = xr.DataTree(_model_data(cm.model))
     tree["posterior"].attrs.update(
         {
-            "model_family": family,
-            "compile_seconds": round(t1 - t0, 3),
+            "model_family": cm.family,
+            "compile_seconds": round(cm.compile_s, 3),
             "sampling_seconds": round(t2 - t1, 3),
         }
     )
     return tree
+
+
+def sample_model(
+    model: pm.Model, sampler: Sampler, family: str, progress: Progress = _quiet
+) -> xr.DataTree:
+    """Compile `model` once and draw `sampler.chains` NUTS chains in parallel."""
+    return sample_compiled(compile_model(model, family, progress), sampler, progress)
 
 
 def _model_data(model: pm.Model) -> xr.Dataset:

@@ -125,6 +125,7 @@ class PWESettings(_Strict):
     landmarks_months: list[Pos] = [6.0, 12.0]
     rmst_horizon_months: Pos = 12.0
     rmst_margin_months: Annotated[float, Field(le=0)] = -1.0
+    reconstructed_draws: Annotated[int, Field(ge=10)] = 1000
 
     @model_validator(mode="after")
     def _cuts_sorted(self) -> PWESettings:

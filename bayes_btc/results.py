@@ -174,7 +174,19 @@ def assumptions(a: Analysis) -> list[str]:
             f"The HR direction is taken as printed ({t} vs {c}); the inverted reading is "
             "fitted as a labelled sensitivity analysis (model 'loghr_summary_inverted').",
         ]
+    for e in dict.fromkeys(k.split("#")[0] for k in a.pwe_tables if "#" in k):
+        n = sum(1 for k in a.pwe_tables if k.startswith(f"{e}#"))
+        out.append(
+            f"{e}: the piecewise-exponential models (*_reconstructed) are fitted to {n} "
+            "RECONSTRUCTED pseudo-patient data sets, not trial data: each was simulated to "
+            "reproduce the published arm sizes (24/24 of the 48 evaluable, assumed), medians "
+            "(within 0.5 months), HR (within 5%) and CI width (within 15%); the sets are "
+            "fitted one by one and their posteriors pooled with equal weight "
+            "(reconstruction_spread.csv shows how P(NI) varies across them)."
+        )
     for e, tab in a.pwe_tables.items():
+        if "#" in e:
+            continue
         d = a.ipd[e]
         kind = (
             "RECONSTRUCTED pseudo-patient data, not trial data"
@@ -207,6 +219,8 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
     write_csv(a.diagnostics, folder / "diagnostics.csv")
     write_csv(a.audit.table, folder / "audit.csv")
     write_csv(a.exact, folder / "exact_check.csv")
+    if len(a.spread):
+        write_csv(a.spread, folder / "reconstruction_spread.csv")
     (folder / "posterior").mkdir()
     for family, tree in a.trees.items():
         tree.attrs.update(
@@ -264,24 +278,27 @@ def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
             folder / "forest_hr.png",
             log=True,
         )
+    prior = next(iter(a.plan.priors.log_hr))
     for e, table in a.pwe_tables.items():
+        if "#" in e and not e.endswith("#1"):
+            continue  # reconstructed: the first data set stands for the others
         d = a.ipd[e]
+        base, suffix = e.split("#")[0], "_reconstructed" if "#" in e else ""
         times = np.linspace(0, table.end, 120)
-        prior = next(iter(a.plan.priors.log_hr))
         bands = {
-            name: survival_bands(a.trees[name], table, e, prior, times)
+            name + suffix: survival_bands(a.trees[name + suffix], table, e, prior, times)
             for name in MODEL_NAMES.values()
         }
-        tag = " (RECONSTRUCTED data)" if d.reconstructed else ""
-        out[f"{e}: Kaplan-Meier vs posterior survival ({prior} prior){tag}"] = km_vs_posterior(
+        tag = " (RECONSTRUCTED data set 1)" if d.reconstructed else ""
+        out[f"{base}: Kaplan-Meier vs posterior survival ({prior} prior){tag}"] = km_vs_posterior(
             d.time,
             d.event,
             d.arm_index(),
             a.study.arms,
             bands,
             times,
-            f"{e}{tag}",
-            folder / f"km_{e}.png",
+            f"{base}{tag}",
+            folder / f"km_{base}{suffix}.png",
         )
     rates = {e: margin[a.kinds[e]] for e in a.endpoints if a.kinds[e] != "survival"}
     if rates:

@@ -10,9 +10,9 @@ What is measured, per trial size (default 67, 1,000 and 100,000 simulated patien
 * the sampling, `--repeats` times on that one compiled model (median reported);
 * for the largest size, one more sampling-only re-run of its compiled model, after the others.
 
-Fits go through `bayes_btc.fit.sample_model` (its `compile_seconds` / `sampling_seconds`); the
-repeats reuse the first compile. An untimed warm-up fit comes first, so that one-off costs
-(imports, JIT start-up) do not land on the smallest size.
+Each size is compiled once with `bayes_btc.fit.compile_model` (its `compile_s`) and every run
+samples that compiled model with `sample_compiled` (its `sampling_seconds`). An untimed warm-up
+fit comes first, so that one-off costs (imports, JIT start-up) do not land on the smallest size.
 
 The data: two arms 1:1, event times piecewise exponential with known hazards (control 0.09 per
 month up to 12 months, 0.07 after; treatment HR 0.8), uniform administrative censoring 12-36
@@ -33,7 +33,6 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from unittest import mock
 
 import numpy as np
 import nutpie
@@ -82,36 +81,12 @@ def time_pwe_table(
     return table, statistics.median(times)
 
 
-class CompileOnce:
-    """Stands in for the `nutpie` module inside `bayes_btc.fit`: the first
-    `compile_pymc_model` call compiles, later ones return that compiled model."""
-
-    def __init__(self) -> None:
-        self.compiled = None
-        self.sample = nutpie.sample
-
-    def compile_pymc_model(self, model: pm.Model, **kwargs):
-        if self.compiled is None:
-            self.compiled = nutpie.compile_pymc_model(model, **kwargs)
-        return self.compiled
-
-
-@dataclass
-class Fit:
-    compile_s: float
-    sample_s: float
-    hr: float  # posterior mean HR under the vague prior
-    steps: float  # mean leapfrog steps per draw (gradient evaluations)
-
-
-def fit_once(model: pm.Model, sampler: Sampler, cache: CompileOnce) -> Fit:
-    """One `sample_model` call, compiling only if `cache` has not compiled yet."""
-    with mock.patch.object(fit, "nutpie", cache):
-        tree = fit.sample_model(model, sampler, FAMILY)
-    times = fit.fit_times(tree)
-    hr = float(tree["posterior"]["hr"].sel(prior="vague").mean())
-    steps = float(tree["sample_stats"]["n_steps"].mean())
-    return Fit(times.compile_s, times.sample_s, hr, steps)
+def sample(cm: fit.CompiledModel, sampler: Sampler) -> tuple[float, float, float]:
+    """One sampling run: its seconds, the posterior mean HR under the vague prior and the mean
+    leapfrog steps per draw (gradient evaluations)."""
+    tree = fit.sample_compiled(cm, sampler)
+    hr = tree["posterior"]["hr"].sel(prior="vague").mean()
+    return fit.fit_times(tree).sample_s, float(hr), float(tree["sample_stats"]["n_steps"].mean())
 
 
 @dataclass
@@ -121,12 +96,14 @@ class SizeResult:
     table_s: float
     cells: int
     free: int
-    compile_s: float
+    cm: fit.CompiledModel
     sample_runs: list[float]
     hr: float
     steps: float
-    cache: CompileOnce
-    model: pm.Model
+
+    @property
+    def compile_s(self) -> float:
+        return self.cm.compile_s
 
     @property
     def sample_s(self) -> float:
@@ -146,12 +123,10 @@ def run_size(n: int, sampler: Sampler, repeats: int, seed: int) -> SizeResult:
         raise SystemExit(f"n={n}: {cells} cells with exposure, expected {2 * table.n_intervals}")
     model = build_pwe_model(PWEData(["os"], [table]), PRIORS, "ph")
     free = sum(v.size for v in model.initial_point().values())
-    cache = CompileOnce()
-    first = fit_once(model, sampler, cache)
-    runs = [first.sample_s] + [fit_once(model, sampler, cache).sample_s for _ in range(repeats - 1)]
-    return SizeResult(
-        n, table, table_s, cells, free, first.compile_s, runs, first.hr, first.steps, cache, model
-    )
+    cm = fit.compile_model(model, FAMILY)
+    first_s, hr, steps = sample(cm, sampler)
+    runs = [first_s] + [sample(cm, sampler)[0] for _ in range(repeats - 1)]
+    return SizeResult(n, table, table_s, cells, free, cm, runs, hr, steps)
 
 
 def main() -> None:
@@ -196,11 +171,8 @@ def main() -> None:
 
     warm = Sampler(chains=sampler.chains, cores=sampler.cores, tune=50, draws=50, seed=1)
     t, e, a = simulate(50, args.seed + 1)
-    fit_once(
-        build_pwe_model(PWEData(["os"], [pwe_table(t, e, a, np.asarray(CUTS))]), PRIORS, "ph"),
-        warm,
-        CompileOnce(),
-    )
+    warm_table = pwe_table(t, e, a, np.asarray(CUTS))
+    fit.sample_model(build_pwe_model(PWEData(["os"], [warm_table]), PRIORS, "ph"), warm, FAMILY)
     print("\n(untimed warm-up fit done)")
 
     results = []
@@ -245,7 +217,7 @@ def main() -> None:
     )
 
     big = results[-1]
-    rerun_s = fit_once(big.model, sampler, big.cache).sample_s
+    rerun_s = sample(big.cm, sampler)[0]
     print(
         f"\n{big.n:,} patients, sampling-only re-run of the compiled model after all sizes: "
         f"{rerun_s:.2f} s\n"

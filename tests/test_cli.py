@@ -41,8 +41,19 @@ def test_quick_fit_writes_the_whole_contract(quick_results):
         "AE_rash_allergy",
         "AE_fever_influenza",
     }
-    assert set(s["model"]) == {"loghr_summary", "loghr_summary_inverted", "beta_binomial"}
-    assert set(s["quantity"]) == {"hr", "log_hr", "rate_TP", "rate_GP", "rate_diff"}
+    assert set(s["model"]) == {
+        "loghr_summary",
+        "loghr_summary_inverted",
+        "beta_binomial",
+        "pwe_ph_reconstructed",
+        "pwe_nonph_reconstructed",
+    }
+    pwe = s[s["model"].str.startswith("pwe")]
+    assert set(pwe["endpoint"]) == {"PFS", "OS"}
+    assert {"median_TP", "median_GP", "rmst_diff"} <= set(pwe["quantity"])
+    spread = pd.read_csv(quick_results / "reconstruction_spread.csv")
+    assert (spread["n_sets"] == 20).all() and (spread["min"] <= spread["max"]).all()
+    assert {"hr", "log_hr", "rate_TP", "rate_GP", "rate_diff"} <= set(s["quantity"])
     ni = pd.read_csv(quick_results / "noninferiority.csv")
     assert list(ni.columns) == [
         "endpoint",
@@ -59,6 +70,8 @@ def test_quick_fit_writes_the_whole_contract(quick_results):
     assert prov["versions"]["pymc"].startswith("6")
     report = (quick_results / "report.md").read_text()
     assert "non-inferiority" in report and "Audit of the inputs" in report
+    assert "side by side" in report and "RECONSTRUCTED" in report
+    assert (quick_results / "figures" / "km_PFS_reconstructed.png").exists()
     html = (quick_results / "report.html").read_text()
     assert "data:image/png;base64," in html and "<script" not in html and "http" not in html
 

@@ -54,7 +54,8 @@ def test_bad_fit_is_marked_and_strict_exits_1(runner, tmp_path):
     text = text.replace("tune = 500\ndraws = 1000", "tune = 10\ndraws = 30")
     plan.write_text(text)
     out = tmp_path / "results"
-    r = runner.invoke(app, ["fit", "--quick", "--strict", "--plan", str(plan), "--out", str(out)])
+    args = ["fit", "--quick", "--strict", "--summary-only", "--plan", str(plan), "--out", str(out)]
+    r = runner.invoke(app, args)
     assert r.exit_code == 1, r.output
     assert "DIAGNOSTICS FAIL" in r.stderr
     diag = pd.read_csv(out / "diagnostics.csv")
@@ -99,6 +100,12 @@ def test_default_fit_matches_exact_and_is_reproducible(runner, tmp_path, spec):
     assert len(vague) == 8
     for row in vague.itertuples():
         assert abs(row.probability - _exact_vague(row.endpoint, spec)) < 0.01, row
+    # PWE PH on the reconstructed data agrees with the summary-level model (within 0.05)
+    at = ni.query("prior == 'vague' and estimand == 'noninferiority'").set_index(
+        ["endpoint", "model"]
+    )["probability"]
+    for e in ("PFS", "OS"):
+        assert abs(at[(e, "pwe_ph_reconstructed")] - at[(e, "loghr_summary")]) < 0.05
     assert pd.read_csv(runs[0] / "diagnostics.csv")["passed"].all()
     for f in ("summary.csv", "noninferiority.csv"):
         assert (runs[0] / f).read_bytes() == (runs[1] / f).read_bytes(), f
