@@ -110,6 +110,17 @@ def _fit_pwe(
     return tables, fits
 
 
+def mark_failed(decisions: pd.DataFrame, diag: pd.DataFrame) -> pd.DataFrame:
+    """A decision from a fit that failed its diagnostics is never presented as clean."""
+    ok = diag.set_index(["endpoint", "model", "prior"])["passed"]
+    passed = [bool(ok[(r.endpoint, r.model, r.prior)]) for r in decisions.itertuples()]
+    out = decisions.assign(diagnostics_passed=passed)
+    out.loc[~out["diagnostics_passed"], "statement"] += (
+        " DIAGNOSTICS FAILED for this fit: the probability is not reliable."
+    )
+    return out
+
+
 def run_analysis(
     spec: TrialSpec | None,
     plan: Plan,
@@ -184,7 +195,7 @@ def run_analysis(
     diag = diagnostics_table(
         fits, summary, exact, {k: divergences(t) for k, t in trees.items()}, plan, kinds
     )
-    decisions = decision_table(fits, exact, kinds, plan, study)
+    decisions = mark_failed(decision_table(fits, exact, kinds, plan, study), diag)
     seconds = {
         f"{k}_{s}": float(t["posterior"].attrs[f"{s}_seconds"])
         for k, t in trees.items()

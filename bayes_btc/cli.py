@@ -343,3 +343,22 @@ def reconstruct(
         raise _fail(exc) from None
     typer.echo(accuracy.to_string(index=False, float_format="%.4f"))
     typer.echo(f"wrote {len(ipd)} reconstructed patient rows to {out}; accuracy in {acc_path}")
+
+
+@app.command()
+def report(
+    results: Annotated[
+        Path, typer.Option("--results", help="Results folder written by `bayes-btc fit`.")
+    ] = Path("results"),
+) -> None:
+    """Rebuild report.md and report.html from a results folder, without refitting."""
+    import time
+
+    from bayes_btc.report import write_report
+
+    t0 = time.perf_counter()
+    try:
+        md, page = write_report(results)
+    except InputError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"rebuilt {md} and {page} in {time.perf_counter() - t0:.1f} s")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from bayes_btc.analysis import Analysis
 from bayes_btc.decisions import NI
+from bayes_btc.saved import SavedResults, load_results
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Block:
 def _fmt(x: object) -> str:
     if isinstance(x, bool):
         return "yes" if x else "NO"
+    if isinstance(x, float) and math.isnan(x):
+        return "–"
+    if isinstance(x, float) and math.isinf(x):
+        return "not reached" if x > 0 else "-inf"
     if isinstance(x, float):
         return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.0f}"
     return str(x)
@@ -102,7 +107,7 @@ def to_html(title: str, blocks: list[Block]) -> str:
     return "\n".join(parts)
 
 
-def ni_pivot(a: Analysis) -> pd.DataFrame:
+def ni_pivot(a: SavedResults) -> pd.DataFrame:
     """P(NI) at the plan margin: one row per endpoint x model, one column per prior."""
     d = a.noninferiority[a.noninferiority["estimand"] == NI]
     wide = d.pivot_table(
@@ -115,7 +120,7 @@ def ni_pivot(a: Analysis) -> pd.DataFrame:
     return wide
 
 
-def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) -> list[Block]:
+def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[str]) -> list[Block]:
     """The report's content, in reading order."""
     p, t = a.plan, a.plan.decision_threshold
     treatment, control = a.study.arms
@@ -153,6 +158,13 @@ def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) 
             "reconstructed, assumed or approximate.",
             "note",
         ),
+        Block("h2", "At a glance"),
+        Block(
+            "p",
+            f"P(non-inferior) at the plan's margins under the first-named prior of each "
+            f"family; 'yes' when it reaches {t:g}. All models, priors and margins follow.",
+        ),
+        Block("table", at_a_glance(a)),
         Block("h2", "The question and the plan"),
         Block(
             "p",
@@ -256,7 +268,7 @@ def build_blocks(a: Analysis, figures: dict[str, Path], assumptions: list[str]) 
     return blocks
 
 
-def survival_blocks(a: Analysis) -> list[Block]:
+def survival_blocks(a: SavedResults) -> list[Block]:
     """Summary-level and PWE models side by side, the reconstruction spread, and whether the
     vague-prior P(HR < margin) of the two agree (within 0.05)."""
     ni = a.noninferiority
@@ -300,6 +312,19 @@ def survival_blocks(a: Analysis) -> list[Block]:
             )
     if words:
         blocks.append(Block("list", words))
+    quantities = survival_quantities(a, vague)
+    if len(quantities):
+        blocks += [
+            Block("h3", f"Survival quantities from the PWE models ({vague} prior)"),
+            Block(
+                "p",
+                "Posterior median and 95% interval. Medians in months; 'not reached' "
+                "where the survival curve stays above 0.5 to the end of follow-up in that "
+                "part of the posterior (nothing is extrapolated). RMST to "
+                f"{a.plan.pwe.rmst_horizon_months:g} months.",
+            ),
+            Block("table", quantities),
+        ]
     if len(a.spread):
         blocks += [
             Block("h3", "How much the reconstruction moves P(NI)"),
@@ -314,21 +339,64 @@ def survival_blocks(a: Analysis) -> list[Block]:
     return blocks
 
 
-def write_report(
-    a: Analysis,
-    folder: Path,
-    figures: dict[str, Path],
-    assumptions: list[str],
-    provenance_lines: list[str],
-) -> tuple[str, str]:
-    """Render report.md and report.html into `folder`; returns both texts."""
+def provenance_lines(prov: dict) -> list[str]:
+    return [f"{k}: {v}" for k, v in prov["versions"].items()] + [
+        f"input {prov['trial']['path']} sha256 {prov['trial']['sha256']}",
+        f"plan {prov['plan']['path']} sha256 {prov['plan']['sha256']}",
+        f"seed {prov['seed']}; created {prov['created_utc']}",
+        f"re-run: {prov['rerun']}",
+    ]
+
+
+def render(r: SavedResults) -> tuple[str, str]:
+    """report.md and report.html texts for a saved results folder."""
     title = (
-        f"Bayesian re-analysis of {a.study.id}: is {a.study.treatment} "
-        f"non-inferior to {a.study.control}?"
+        f"Bayesian re-analysis of {r.study.id}: is {r.study.treatment} "
+        f"non-inferior to {r.study.control}?"
     )
-    blocks = build_blocks(a, figures, assumptions)
-    blocks += [Block("h2", "Provenance"), Block("list", provenance_lines)]
-    md, page = to_markdown(title, blocks), to_html(title, blocks)
-    (folder / "report.md").write_text(md)
-    (folder / "report.html").write_text(page)
-    return md, page
+    blocks = build_blocks(r, r.figures, r.provenance["assumptions"])
+    blocks += [Block("h2", "Provenance"), Block("list", provenance_lines(r.provenance))]
+    return to_markdown(title, blocks), to_html(title, blocks)
+
+
+def at_a_glance(a: SavedResults) -> pd.DataFrame:
+    """One row per endpoint x model x estimand: the decision under the first-named prior."""
+    first = {next(iter(a.plan.priors.log_hr)), next(iter(a.plan.priors.rate))}
+    d = a.decisions[a.decisions["prior"].isin(first)]
+    p = d["probability_exact"].where(d["probability_exact"].notna(), d["probability_mcmc"])
+    return pd.DataFrame(
+        {
+            "endpoint": d["endpoint"],
+            "model": d["model"],
+            "prior": d["prior"],
+            "estimand": d["estimand"],
+            "margin": d["margin"],
+            "P(NI)": p,
+            "non-inferior": d["non_inferior"].map({True: "yes", False: "no"}),
+            "diagnostics": d["diagnostics_passed"].map({True: "pass", False: "FAIL"}),
+        }
+    )
+
+
+def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:
+    """Medians, landmark survival and RMST rows of the PWE fits under one prior."""
+    s = a.summary
+    keep = (
+        s["model"].str.startswith("pwe")
+        & (s["prior"] == prior)
+        & s["quantity"].str.match(r"^(median_|s\d|rmst)")
+    )
+    return s.loc[keep, ["endpoint", "model", "quantity", "q50", "q2.5", "q97.5"]]
+
+
+def write_report(folder: Path) -> tuple[Path, Path]:
+    """(Re)build report.md and report.html in a results folder from its saved files. Each is
+    written to a temporary file and renamed, so a failure leaves the old report in place."""
+    md, page = render(load_results(folder))
+    out = []
+    for name, text in (("report.md", md), ("report.html", page)):
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(folder / name)
+        out.append(folder / name)
+    return out[0], out[1]

@@ -5,6 +5,7 @@ leaves the previous results byte-for-byte as they were and no staging folder beh
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -22,11 +23,20 @@ import pandas as pd
 
 from bayes_btc import __version__
 from bayes_btc.analysis import Analysis
+from bayes_btc.decisions import ni_rule
 from bayes_btc.errors import InputError
-from bayes_btc.figures import forest, km_vs_posterior, ni_curves
+from bayes_btc.figures import (
+    forest,
+    interval_hazard_ratios,
+    km_vs_posterior,
+    ni_curves,
+    prior_likelihood_posterior,
+    rank_plots,
+)
 from bayes_btc.models.pwe import MODEL_NAMES
 from bayes_btc.posterior import survival_bands
 from bayes_btc.report import write_report
+from bayes_btc.saved import RESULTS_FORMAT
 
 FLOAT_FORMAT = "%.6g"
 CONTRACT_FILES = [
@@ -138,6 +148,7 @@ def provenance(
     return {
         "package": "bayes-btc",
         "package_version": __version__,
+        "results_format": RESULTS_FORMAT,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
         "rerun": " ".join(["bayes-btc", *command[1:]]) if command else "",
@@ -155,6 +166,8 @@ def provenance(
         "sampler": {**a.sampler.model_dump(), "quick": quick, "engine": "nutpie NUTS"},
         "seed": a.sampler.seed,
         "endpoints": a.endpoints,
+        "kinds": a.kinds,
+        "study": dataclasses.asdict(a.study),
         "seconds": {k: round(v, 2) for k, v in a.seconds.items()},
         "converged": a.converged,
         "versions": package_versions(),
@@ -230,19 +243,16 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
                 "trial_sha256": prov["trial"]["sha256"],
                 "plan_sha256": prov["plan"]["sha256"],
                 "seed": a.sampler.seed,
-                "reconstructed": 0,
+                "reconstructed": int(family.endswith("_reconstructed")),
             }
         )
         tree.to_netcdf(folder / "posterior" / f"{family}.nc", engine="h5netcdf")
+    write_csv(a.decisions, folder / "decisions.csv")
     (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
     figs = write_figures(a, folder / "figures")
-    lines = [f"{k}: {v}" for k, v in prov["versions"].items()] + [
-        f"trial {prov['trial']['path']} sha256 {prov['trial']['sha256']}",
-        f"plan {prov['plan']['path']} sha256 {prov['plan']['sha256']}",
-        f"seed {prov['seed']}; created {prov['created_utc']}",
-        f"re-run: {prov['rerun']}",
-    ]
-    write_report(a, folder, figs, prov["assumptions"], lines)
+    index = [{"file": p.name, "caption": caption} for caption, p in figs.items()]
+    (folder / "figures" / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    write_report(folder)
 
 
 def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
@@ -310,4 +320,42 @@ def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
             f"rate difference {treatment} - {control}",
             folder / "forest_rate_diff.png",
         )
+    out |= model_figures(a, folder)
+    return out
+
+
+def model_figures(a: Analysis, folder: Path) -> dict[str, Path]:
+    """Prior/likelihood/posterior densities of the conjugate fits, interval HRs of the non-PH
+    PWE fits, and rank plots of the sampled chains."""
+    out: dict[str, Path] = {}
+    for e in a.endpoints:
+        model = "loghr_summary" if a.kinds[e] == "survival" else "beta_binomial"
+        if not any(f.endpoint == e and f.model == model for f in a.fits):
+            continue
+        rule = ni_rule(a.kinds[e], a.plan)
+        path, _ = prior_likelihood_posterior(
+            a.fits,
+            e,
+            model,
+            rule.margin,
+            rule.direction,
+            folder / f"density_{e}.png",
+            arms=a.study.arms,
+        )
+        out[f"{e}: prior, likelihood and posterior ({model}), NI region shaded"] = path
+    prior = next(iter(a.plan.priors.log_hr))
+    for e, table in a.pwe_tables.items():
+        if "#" in e and not e.endswith("#1"):
+            continue
+        base, suffix = e.split("#")[0], "_reconstructed" if "#" in e else ""
+        tree = a.trees["pwe_nonph" + suffix]
+        tag = " (RECONSTRUCTED data set 1)" if "#" in e else ""
+        out[f"{base}: interval hazard ratios, non-PH model ({prior} prior){tag}"] = (
+            interval_hazard_ratios(tree, table, e, prior, folder / f"interval_hr_{base}.png")
+        )
+    for quantity, label in (("hr", "hazard ratios"), ("rate_diff", "rate differences")):
+        if any(quantity in f.draws for f in a.fits):
+            out[f"Rank plots of the chains: {label}"] = rank_plots(
+                a.fits, quantity, folder / f"ranks_{quantity}.png"
+            )
     return out

@@ -8,13 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate, stats
 
 from bayes_btc.cli import app
 from tests.conftest import DEFAULT_PLAN
+
+COMMITTED = Path(__file__).parents[1] / "results"
 
 
 def _files(folder):
@@ -62,6 +66,10 @@ def test_bad_fit_is_marked_and_strict_exits_1(runner, tmp_path):
     assert not diag["passed"].all()
     assert diag.loc[~diag["passed"], "problems"].str.contains("ess").any()
     assert "FAIL" in (out / "report.md").read_text()
+    decisions = pd.read_csv(out / "decisions.csv")
+    failed = decisions[~decisions["diagnostics_passed"]]
+    assert len(failed) and failed["statement"].str.contains("DIAGNOSTICS FAILED").all()
+    assert '"converged": false' in (out / "provenance.json").read_text()
 
 
 def _exact_vague(endpoint: str, spec) -> float:
@@ -109,4 +117,13 @@ def test_default_fit_matches_exact_and_is_reproducible(runner, tmp_path, spec):
     assert pd.read_csv(runs[0] / "diagnostics.csv")["passed"].all()
     for f in ("summary.csv", "noninferiority.csv"):
         assert (runs[0] / f).read_bytes() == (runs[1] / f).read_bytes(), f
+    # the results committed to the repository are reproduced within Monte Carlo error
+    committed = pd.read_csv(COMMITTED / "noninferiority.csv")
+    fresh = pd.read_csv(runs[0] / "noninferiority.csv")
+    key = ["endpoint", "model", "prior", "estimand", "margin"]
+    both = committed.merge(fresh, on=key, suffixes=("_committed", "_fresh"))
+    assert len(both) == len(committed) == len(fresh)
+    p = both["probability_committed"]
+    tol = 4 * np.sqrt(np.maximum(p * (1 - p), 1 / 4000) / 4000)  # ESS >= 4000 per fit
+    assert (abs(both["probability_fresh"] - p) <= tol).all()
     assert os.path.exists(runs[0] / "report.html")
