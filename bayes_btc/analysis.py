@@ -53,6 +53,7 @@ class Analysis:
     pwe_tables: dict[str, PWETable] = field(default_factory=dict)
     ipd: dict[str, SurvivalIPD] = field(default_factory=dict)
     spread: pd.DataFrame = field(default_factory=pd.DataFrame)  # P(NI) across recon. sets
+    spec: TrialSpec | None = None  # the published-summary spec, when there is one
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -220,5 +221,6 @@ def run_analysis(
         tables,
         ipd,
         spread,
-        seconds,
+        spec=spec,
+        seconds=seconds,
     )

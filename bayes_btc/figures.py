@@ -156,7 +156,7 @@ def _log_hr_axis(axis: matplotlib.axis.Axis) -> None:
 
 
 def beta_difference_density(
-    d: np.ndarray, a_t: float, b_t: float, a_c: float, b_c: float, n_grid: int = 4000
+    d: np.ndarray, a_t: float, b_t: float, a_c: float, b_c: float, n_grid: int = 1000
 ) -> np.ndarray:
     """Density of X - Y on the evenly spaced increasing grid `d`, X ~ Beta(a_t, b_t) and
     Y ~ Beta(a_c, b_c) independent: for each d_i, the mean density over the cell
@@ -488,16 +488,13 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
             counts, _ = np.histogram(ranks[c], bins=bins)
             height = counts / expected * scale
             over = height > 0.95  # bars taller than the row are cut and marked
-            ax.bar(
-                bins[:-1],
-                np.minimum(height, 0.95),
-                width=np.diff(bins),
-                bottom=c,
-                align="edge",
+            ax.stairs(
+                c + np.minimum(height, 0.95),
+                bins,
+                baseline=c,
+                fill=True,
                 color=f"C{c % 10}",
                 alpha=0.75,
-                edgecolor="white",
-                lw=0.3,
             )
             mids = 0.5 * (bins[:-1] + bins[1:])[over]
             ax.plot(mids, np.full(len(mids), c + 0.95), "^", color="k", ms=3)

@@ -211,6 +211,18 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         Block("list", list(a.decisions["statement"])),
     ]
     blocks += survival_blocks(a)
+    if a.provenance.get("tipping_point"):
+        blocks += [
+            Block("h2", "Sensitivity: how strong a prior would change the conclusion"),
+            Block(
+                "p",
+                "For each endpoint, the weakest prior (on the HR, or on the GP rate as "
+                "pseudo-patients) that would reverse the conclusion, from the conjugate "
+                "closed forms over a grid of prior locations and strengths "
+                "(tipping_point.csv; heat maps below).",
+            ),
+            Block("list", a.provenance["tipping_point"]),
+        ]
     for name, path in figures.items():
         blocks.append(Block("figure", path, name))
     blocks += [

@@ -37,6 +37,7 @@ from bayes_btc.models.pwe import MODEL_NAMES
 from bayes_btc.posterior import survival_bands
 from bayes_btc.report import write_report
 from bayes_btc.saved import RESULTS_FORMAT
+from bayes_btc.tipping import heatmap, tipping_sentences, tipping_table, write_table
 
 FLOAT_FORMAT = "%.6g"
 CONTRACT_FILES = [
@@ -248,11 +249,30 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
         )
         tree.to_netcdf(folder / "posterior" / f"{family}.nc", engine="h5netcdf")
     write_csv(a.decisions, folder / "decisions.csv")
+    prov = dict(prov)
+    tipping = tipping_point(a)
+    if tipping is not None:
+        write_table(tipping, folder)
+        prov["tipping_point"] = tipping_sentences(a.spec, a.plan, a.audit.counts, tipping)
     (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
     figs = write_figures(a, folder / "figures")
+    if tipping is not None:
+        for e in dict.fromkeys(tipping["endpoint"]):
+            figs[f"{e}: tipping point, P(NI) over the prior's location and strength"] = heatmap(
+                tipping, e, a.plan.decision_threshold, folder / "figures" / f"tipping_{e}.png"
+            )
     index = [{"file": p.name, "caption": caption} for caption, p in figs.items()]
     (folder / "figures" / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     write_report(folder)
+
+
+def tipping_point(a: Analysis) -> pd.DataFrame | None:
+    """The closed-form tipping-point grid for the published-summary endpoints, if any."""
+    if a.spec is None:
+        return None
+    table = tipping_table(a.spec, a.plan, a.audit.counts)
+    table = table[table["endpoint"].isin(a.endpoints)]
+    return table if len(table) else None
 
 
 def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:

@@ -29,10 +29,11 @@ from bayes_btc.plan import load_plan
 from bayes_btc.trial import load_trial
 
 
-def cli_run(env: dict[str, str], out: Path) -> float:
+def cli_run(env: dict[str, str], out: Path, *extra: str) -> float:
+    """Wall time of one `bayes-btc fit` in a fresh process."""
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "bayes_btc", "fit", "--out", str(out)],
+        [sys.executable, "-m", "bayes_btc", "fit", "--out", str(out), *extra],
         env=env,
         check=True,
         capture_output=True,

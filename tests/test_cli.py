@@ -51,6 +51,9 @@ def test_quick_fit_writes_the_whole_contract(quick_results):
     pwe = s[s["model"].str.startswith("pwe")]
     assert set(pwe["endpoint"]) == {"PFS", "OS"}
     assert {"median_TP", "median_GP", "rmst_diff"} <= set(pwe["quantity"])
+    tipping = pd.read_csv(quick_results / "tipping_point.csv")
+    assert set(tipping["endpoint"]) == set(s["endpoint"])
+    assert (quick_results / "figures" / "tipping_PFS.png").exists()
     spread = pd.read_csv(quick_results / "reconstruction_spread.csv")
     assert (spread["n_sets"] == 20).all() and (spread["min"] <= spread["max"]).all()
     assert {"hr", "log_hr", "rate_TP", "rate_GP", "rate_diff"} <= set(s["quantity"])
