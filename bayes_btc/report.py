@@ -141,7 +141,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
                 "name": k,
                 "mean": v.a / (v.a + v.b),
                 "sd": float("nan"),
-                "description": f"Beta({v.a:g}, {v.b:g}) {v.description}",
+                "description": v.description or f"Beta({v.a:g}, {v.b:g})",
             }
             for k, v in p.priors.rate.items()
         ]
@@ -154,8 +154,15 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         Block(
             "p",
             f"Study {a.study.id}: {a.study.title}. Source: {a.study.source}. Data level: "
-            f"{a.study.data_level}. See 'Assumptions and approximations' for what is "
-            "reconstructed, assumed or approximate.",
+            f"{a.study.data_level}"
+            + (
+                "; survival is also fitted to RECONSTRUCTED pseudo-patient data (models "
+                "ending in _reconstructed), which are not trial data"
+                if a.summary["model"].str.endswith("_reconstructed").any()
+                else ""
+            )
+            + ". See 'Assumptions and approximations' for what is reconstructed, assumed or "
+            "approximate.",
             "note",
         ),
         Block("h2", "At a glance"),
