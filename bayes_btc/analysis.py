@@ -168,6 +168,7 @@ def run_analysis(
         tables, pwe_fits = _fit_pwe(ipd, plan, sampler, study, progress, trees, tables=ipd_tables)
         fits += pwe_fits
     set_fits: list[Fit] = []
+    pooled: list[Fit] = []
     recon = {e: sets for e, sets in (reconstructed or {}).items() if e in endpoints}
     if recon:
         by_set = {set_name(e, k + 1): d for e, sets in recon.items() for k, d in enumerate(sets)}
@@ -179,7 +180,8 @@ def run_analysis(
         )
         tables |= set_tables
         ipd = ipd | by_set
-        fits += pool(set_fits)
+        pooled = pool(set_fits)
+        fits += pooled
     if audit.counts:
         priors = {k: (v.a, v.b) for k, v in plan.priors.rate.items()}
         data = BinaryData.from_counts(audit.counts, study.arms)
@@ -203,7 +205,7 @@ def run_analysis(
         for s in ("compile", "sampling")
     }
     seconds["total"] = time.perf_counter() - t_start
-    spread = spread_table(set_fits, pool(set_fits), kinds, plan) if set_fits else pd.DataFrame()
+    spread = spread_table(set_fits, pooled, kinds, plan) if set_fits else pd.DataFrame()
     return Analysis(
         study,
         plan,

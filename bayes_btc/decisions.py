@@ -177,15 +177,18 @@ def decision_table(
     """Every fit's decision at the plan's margins, with the exact value where there is one."""
     from bayes_btc.diagnostics import probability_mcse
 
-    ex = exact.set_index(["endpoint", "model", "prior", "estimand"])["probability_exact"]
+    ex = exact.set_index(["endpoint", "model", "prior", "estimand"])
     rows = []
     for f in fits:
         for rule in primary_rules(f, kinds[f.endpoint], plan):
             key = (f.endpoint, f.model, f.prior, rule.estimand)
-            p_exact = float(ex[key]) if key in ex.index else None
-            p, mcse = probability_mcse(
-                f, rule, p_exact if p_exact is not None else probability(f, rule)
-            )
+            if key in ex.index:  # conjugate: the exact check already has MCMC value and MCSE
+                row = ex.loc[key]
+                p_exact = float(row["probability_exact"])
+                p, mcse = float(row["probability_mcmc"]), float(row["mcse"])
+            else:
+                p_exact = None
+                p, mcse = probability_mcse(f, rule, probability(f, rule))
             basis = p if p_exact is None else p_exact
             rows.append(
                 {
