@@ -13,18 +13,26 @@ from bayes_btc.audit import AuditResult, audit_ipd, audit_trial
 from bayes_btc.decisions import Kind, decision_table, noninferiority_table
 from bayes_btc.diagnostics import diagnostics_table, divergences, exact_check
 from bayes_btc.fit import Progress, _quiet, sample_model
+from bayes_btc.historical import load_historical
+from bayes_btc.historical_priors import HistoricalPriors, derive_map_priors
 from bayes_btc.ipd import SurvivalIPD
 from bayes_btc.models.beta_binomial import BinaryData, build_beta_binomial_model
 from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model
 from bayes_btc.plan import Plan, Sampler
-from bayes_btc.pooling import pool, set_name, spread_table, worst_per_set
+from bayes_btc.pooling import base_endpoint, pool, set_name, spread_table, worst_per_set
 from bayes_btc.posterior import (
     Fit,
     fits_from_beta_binomial,
     fits_from_loghr,
     fits_from_pwe,
     summary_table,
+)
+from bayes_btc.priors import (
+    control_median_priors,
+    loghr_prior_applies,
+    loghr_priors,
+    rate_priors,
 )
 from bayes_btc.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
 from bayes_btc.study import Study
@@ -54,6 +62,7 @@ class Analysis:
     ipd: dict[str, SurvivalIPD] = field(default_factory=dict)
     spread: pd.DataFrame = field(default_factory=pd.DataFrame)  # P(NI) across recon. sets
     spec: TrialSpec | None = None  # the published-summary spec, when there is one
+    historical: HistoricalPriors | None = None  # MAP priors for the control arm, when used
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -91,10 +100,14 @@ def _fit_pwe(
     trees: dict[str, xr.DataTree],
     suffix: str = "",
     tables: dict[str, PWETable] | None = None,
+    historical: HistoricalPriors | None = None,
 ) -> tuple[dict[str, PWETable], list[Fit]]:
     """Fit the PH and non-PH PWE models (one compile each) to every endpoint of `ipd`."""
     tables = tables if tables is not None else pwe_tables(ipd, plan)
-    priors = {k: v.normal for k, v in plan.priors.log_hr.items()}
+    priors = loghr_priors(plan, with_baseline=True)
+    bases = {e: base_endpoint(e) for e in tables}
+    by_base = control_median_priors(plan, sorted(set(bases.values())), historical)
+    medians = {(e, p): by_base[(b, p)] for e, b in bases.items() for p in priors}
     s = plan.pwe
     pp = PWEPriors(
         s.baseline_log_hazard_mean, s.baseline_log_hazard_sd, s.smoothing_sd, s.hr_smoothing_sd
@@ -103,11 +116,15 @@ def _fit_pwe(
     fits: list[Fit] = []
     for variant, base in MODEL_NAMES.items():
         name = base + suffix
-        model = build_pwe_model(data, priors, variant, pp)
+        model = build_pwe_model(data, priors, variant, pp, medians)
         trees[name] = sample_model(model, sampler, name, progress)
-        fits += fits_from_pwe(
-            trees[name], tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
-        )
+        fits += [
+            f
+            for f in fits_from_pwe(
+                trees[name], tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
+            )
+            if loghr_prior_applies(plan, bases[f.endpoint], f.prior, historical)
+        ]
     return tables, fits
 
 
@@ -157,15 +174,24 @@ def run_analysis(
 
     trees: dict[str, xr.DataTree] = {}
     fits: list[Fit] = []
+    historical = None
+    if plan.uses_historical:
+        data, sha = load_historical(plan.historical.data)
+        historical = derive_map_priors(data, endpoints, plan.historical, sampler, progress)
+        if historical is not None:
+            historical.data_sha256 = sha
+            trees["map_meta"] = historical.tree
     surv = [e for e in endpoints if spec is not None and e in spec.survival]
     if surv:
-        priors = {k: v.normal for k, v in plan.priors.log_hr.items()}
+        priors = loghr_priors(plan, with_baseline=False)
         model = build_loghr_model(LogHRData.from_trial(spec, surv), priors)
         trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
         fits += fits_from_loghr(trees["loghr_summary"])
     tables: dict[str, PWETable] = {}
     if ipd:
-        tables, pwe_fits = _fit_pwe(ipd, plan, sampler, study, progress, trees, tables=ipd_tables)
+        tables, pwe_fits = _fit_pwe(
+            ipd, plan, sampler, study, progress, trees, tables=ipd_tables, historical=historical
+        )
         fits += pwe_fits
     set_fits: list[Fit] = []
     pooled: list[Fit] = []
@@ -176,16 +202,15 @@ def run_analysis(
         progress(f"PWE on reconstructed data: {len(recon)} endpoint(s) x {n_sets} data sets")
         per_set = sampler.model_copy(update={"draws": plan.pwe.reconstructed_draws})
         set_tables, set_fits = _fit_pwe(
-            by_set, plan, per_set, study, progress, trees, RECONSTRUCTED
+            by_set, plan, per_set, study, progress, trees, RECONSTRUCTED, historical=historical
         )
         tables |= set_tables
         ipd = ipd | by_set
         pooled = pool(set_fits)
         fits += pooled
     if audit.counts:
-        priors = {k: (v.a, v.b) for k, v in plan.priors.rate.items()}
         data = BinaryData.from_counts(audit.counts, study.arms)
-        model = build_beta_binomial_model(data, priors)
+        model = build_beta_binomial_model(data, rate_priors(plan, data.endpoints, historical))
         trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
         fits += fits_from_beta_binomial(trees["beta_binomial"])
 
@@ -224,5 +249,6 @@ def run_analysis(
         ipd,
         spread,
         spec=spec,
+        historical=historical,
         seconds=seconds,
     )

@@ -2,7 +2,9 @@
 
 Normal prior with a normal likelihood on the log-HR gives a normal posterior; Beta priors
 with binomial data give Beta posteriors, and P(rate_T - rate_C > m) is a one-dimensional
-integral computed by adaptive quadrature.
+integral computed by adaptive quadrature. Mixture priors stay conjugate: the posterior is a
+mixture of the components' posteriors with updated weights, and a probability is the weighted
+sum over (pairs of) components.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 from scipy import integrate, stats
 
 from bayes_btc.decisions import Rule
+from bayes_btc.mixtures import BetaMixture, NormalMixture, prob_normal_mixture_below
 from bayes_btc.posterior import Fit
 
 
@@ -64,9 +67,54 @@ def prob_rate_diff(
     return above if direction == ">" else 1.0 - above
 
 
+def prob_mixture_diff_above(t: BetaMixture, c: BetaMixture, margin: float) -> float:
+    """P(X - Y > margin) for independent Beta mixtures X ~ t, Y ~ c: the weighted sum of the
+    component-pair probabilities."""
+    return float(
+        sum(
+            wt * wc * prob_beta_diff_above(at, bt, ac, bc, margin)
+            for wt, at, bt in zip(t.weights, t.a, t.b, strict=True)
+            for wc, ac, bc in zip(c.weights, c.a, c.b, strict=True)
+        )
+    )
+
+
+def prob_rate_diff_mixture(
+    events: tuple[int, int],
+    n: tuple[int, int],
+    priors: tuple[BetaMixture, BetaMixture],
+    margin: float,
+    direction: str,
+) -> float:
+    """Exact posterior P(rate_T - rate_C `direction` margin) under Beta-mixture priors per arm
+    (treatment, control): each arm's posterior is the conjugate mixture update."""
+    post_t = priors[0].posterior(events[0], n[0])
+    post_c = priors[1].posterior(events[1], n[1])
+    above = prob_mixture_diff_above(post_t, post_c, margin)
+    return above if direction == ">" else 1.0 - above
+
+
+def prob_hr_below_mixture(
+    prior: NormalMixture, log_hr: float, se: float, margin_hr: float
+) -> float:
+    """Exact posterior P(HR < margin_hr) under a normal-mixture prior on the log-HR."""
+    return prob_normal_mixture_below(prior.posterior(log_hr, se), math.log(margin_hr))
+
+
 def exact_probability(fit: Fit, rule: Rule) -> float:
     """Exact posterior probability of `rule` for a conjugate fit, from the fit's own inputs."""
     i = fit.inputs
+    if rule.quantity == "hr" and "log_hr" in fit.priors:
+        prior = fit.priors["log_hr"]
+        assert isinstance(prior, NormalMixture)
+        below = prob_hr_below_mixture(prior, i["y"], i["se"], rule.margin)
+        return below if rule.direction == "<" else 1.0 - below
+    if rule.quantity == "rate_diff" and len(fit.priors) == 2:
+        t, c = fit.priors.values()
+        assert isinstance(t, BetaMixture) and isinstance(c, BetaMixture)
+        events = (int(i["events_0"]), int(i["events_1"]))
+        n = (int(i["n_0"]), int(i["n_1"]))
+        return prob_rate_diff_mixture(events, n, (t, c), rule.margin, rule.direction)
     if rule.quantity == "hr":
         below = prob_hr_below((i["prior_mean"], i["prior_sd"]), i["y"], i["se"], rule.margin)
         return below if rule.direction == "<" else 1.0 - below

@@ -352,8 +352,13 @@ def prior_likelihood_posterior(
     annotates the exact and MCMC P(NI). `arms` (treatment, control) names the arms in the
     rate labels; by default they come from the beta-binomial draws' names (`rate_<arm>`).
 
+    Panels are drawn for the priors that are one Beta (the same for both arms) or one
+    normal; mixture and historical priors are in the historical-prior figure instead.
+
     Returns (path, {prior: exact P(NI) annotated on that prior's panel})."""
     cell = [f for f in fits if f.endpoint == endpoint and f.model == model]
+    simple = [f for f in cell if f.inputs.keys() >= _NORMAL_KEYS or f.inputs.keys() >= _BETA_KEYS]
+    cell = simple or cell
     if not cell:
         raise ValueError(f"no fits for endpoint {endpoint!r} and model {model!r}")
     if direction not in ("<", ">"):

@@ -70,6 +70,7 @@ def sample_compiled(
         chains=sampler.chains,
         cores=sampler.cores,
         seed=family_seed(sampler.seed, cm.family),
+        target_accept=sampler.target_accept,
         progress_bar=False,
         save_warmup=False,
     )

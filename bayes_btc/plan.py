@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import stats
 
 from bayes_btc.errors import InputError, describe_validation_error, read_toml
+from bayes_btc.mixtures import BetaMixture, NormalMixture
 
 DEFAULT_PLAN = "default_plan.toml"  # package-data link to models/default.toml
 
@@ -59,8 +60,32 @@ class MarginGrid(_Strict):
     harm_rate_diff: Grid = Grid.model_validate({"from": 0.0, "to": 0.2, "step": 0.01})
 
 
+HistoricalRef = Literal["historical", "historical_robust"]
+HISTORICAL_REFS: tuple[str, ...] = ("historical", "historical_robust")
+
+
+def _mixture_lengths(weights: list[float] | None, *params: float | list[float]) -> int:
+    """Number of components; lists must all have one length, and weights need lists."""
+    lists = [p for p in params if isinstance(p, list)]
+    if weights is None:
+        if lists:
+            raise ValueError("a mixture needs 'weights' as well as lists of parameters")
+        return 1
+    if len(lists) != len(params) or any(len(p) != len(weights) for p in lists):
+        raise ValueError("mixture 'weights' and every parameter must be lists of one length")
+    if abs(sum(weights) - 1.0) > 1e-6:
+        raise ValueError(f"mixture weights must sum to 1, got {sum(weights):g}")
+    return len(weights)
+
+
+def _as_list(x: float | list[float]) -> list[float]:
+    return list(x) if isinstance(x, list) else [x]
+
+
 class LogHRPrior(_Strict):
-    """Normal prior on the log-HR: `mean`/`sd`, or `centre_hr` with a tail statement."""
+    """Prior on the log-HR: Normal `mean`/`sd`; a centre with a tail statement; or a normal
+    mixture (`weights`, `means`, `sds`). `control_median` adds the historical MAP prior on the
+    control arm's median to the survival models fitted to patient-level data."""
 
     description: str = ""
     mean: float | None = None
@@ -68,38 +93,123 @@ class LogHRPrior(_Strict):
     centre_hr: Pos | None = None
     tail_hr: Pos | None = None
     tail_prob: Annotated[float, Field(gt=0, lt=0.5)] | None = None
+    weights: list[Pos] | None = None
+    means: list[float] | None = None
+    sds: list[Pos] | None = None
+    control_median: HistoricalRef | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> LogHRPrior:
         direct = self.mean is not None and self.sd is not None
         tail = None not in (self.centre_hr, self.tail_hr, self.tail_prob)
-        if direct == tail:
-            raise ValueError("give either 'mean' and 'sd', or 'centre_hr', 'tail_hr', 'tail_prob'")
+        mixture = None not in (self.weights, self.means, self.sds)
+        if direct + tail + mixture != 1:
+            raise ValueError(
+                "give either 'mean' and 'sd', or 'centre_hr', 'tail_hr', 'tail_prob', or "
+                "'weights', 'means', 'sds'"
+            )
         if tail and self.centre_hr == self.tail_hr:
             raise ValueError("'tail_hr' must differ from 'centre_hr'")
+        if mixture:
+            assert self.means is not None and self.sds is not None
+            _mixture_lengths(self.weights, self.means, self.sds)
         return self
 
     @property
-    def normal(self) -> tuple[float, float]:
-        """(mean, sd) on the log-HR scale."""
+    def mixture(self) -> NormalMixture:
+        """The prior on the log-HR scale as a normal mixture (one component unless a mixture)."""
+        if self.weights is not None and self.means is not None and self.sds is not None:
+            return NormalMixture(tuple(self.weights), tuple(self.means), tuple(self.sds))
         if self.mean is not None and self.sd is not None:
-            return self.mean, self.sd
+            return NormalMixture.single(self.mean, self.sd)
         assert self.centre_hr and self.tail_hr and self.tail_prob
         z = stats.norm.isf(self.tail_prob)
-        return math.log(self.centre_hr), float(abs(math.log(self.centre_hr / self.tail_hr)) / z)
+        sd = float(abs(math.log(self.centre_hr / self.tail_hr)) / z)
+        return NormalMixture.single(math.log(self.centre_hr), sd)
+
+    @property
+    def normal(self) -> tuple[float, float]:
+        """(mean, sd) on the log-HR scale (a mixture's overall mean and SD)."""
+        m = self.mixture
+        return float(m.mean()), float(m.sd())
+
+
+class BetaSpec(_Strict):
+    """Beta(a, b) on a rate, or a Beta mixture: `weights` with lists `a` and `b`."""
+
+    a: Pos | list[Pos]
+    b: Pos | list[Pos]
+    weights: list[Pos] | None = None
+
+    @model_validator(mode="after")
+    def _lengths(self) -> BetaSpec:
+        _mixture_lengths(self.weights, self.a, self.b)
+        return self
+
+    @property
+    def mixture(self) -> BetaMixture:
+        a, b = _as_list(self.a), _as_list(self.b)
+        return BetaMixture(tuple(self.weights or [1.0]), tuple(a), tuple(b))
 
 
 class RatePrior(_Strict):
-    """Beta(a, b) prior on each arm's rate."""
+    """Prior on each arm's rate: one Beta (or Beta mixture) for both arms (`a`, `b`, optional
+    `weights`), or one per arm (`treatment`, `control`). The control arm may take the
+    historical MAP prior (`control = "historical"` or `"historical_robust"`), which applies to
+    the endpoints with historical data only."""
 
     description: str = ""
-    a: Pos
-    b: Pos
+    a: Pos | list[Pos] | None = None
+    b: Pos | list[Pos] | None = None
+    weights: list[Pos] | None = None
+    treatment: BetaSpec | None = None
+    control: BetaSpec | HistoricalRef | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> RatePrior:
+        both = self.a is not None and self.b is not None
+        per_arm = self.treatment is not None and self.control is not None
+        if both == per_arm:
+            raise ValueError("give either 'a' and 'b' (both arms), or 'treatment' and 'control'")
+        if both:
+            BetaSpec(a=self.a, b=self.b, weights=self.weights)  # type: ignore[arg-type]
+        return self
+
+    def arm_priors(self) -> tuple[BetaMixture, BetaMixture | str]:
+        """(treatment, control) priors; the control's may name a historical MAP prior."""
+        if self.treatment is not None and self.control is not None:
+            c = self.control if isinstance(self.control, str) else self.control.mixture
+            return self.treatment.mixture, c
+        assert self.a is not None and self.b is not None
+        both = BetaSpec(a=self.a, b=self.b, weights=self.weights).mixture
+        return both, both
+
+    @property
+    def simple_beta(self) -> tuple[float, float] | None:
+        """(a, b) when both arms have the same single Beta prior, else None."""
+        t, c = self.arm_priors()
+        if t == c and isinstance(t, BetaMixture) and t.n_components == 1:
+            return t.a[0], t.b[0]
+        return None
 
 
 class Priors(_Strict):
     log_hr: dict[str, LogHRPrior]
     rate: dict[str, RatePrior]
+
+
+class HistoricalSettings(_Strict):
+    """Meta-analytic-predictive (MAP) priors for the control arm from earlier trials."""
+
+    data: str = Field("bundled", description="'bundled' or a path to a historical-trials TOML")
+    robust_weight: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    tau_scale_logit: Pos = 1.0
+    tau_scale_log_median: Pos = 0.5
+    vague_log_median_sd: Pos = 1.0
+    max_components: Annotated[int, Field(ge=1, le=5)] = 3
+    chains: Annotated[int, Field(ge=1, le=64)] = 4
+    draws: Annotated[int, Field(ge=100)] = 5000
+    target_accept: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
 
 
 class Sampler(_Strict):
@@ -108,6 +218,7 @@ class Sampler(_Strict):
     tune: Annotated[int, Field(ge=10)] = 1000
     draws: Annotated[int, Field(ge=10)] = 10000
     seed: Annotated[int, Field(ge=0)] = 20180167
+    target_accept: Annotated[float, Field(gt=0.5, lt=1)] = 0.8
 
 
 class PWESettings(_Strict):
@@ -155,6 +266,7 @@ class Plan(_Strict):
     sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000)
     diagnostics: Thresholds = Thresholds()
     pwe: PWESettings = PWESettings()
+    historical: HistoricalSettings = HistoricalSettings()
 
     @model_validator(mode="after")
     def _priors_named(self) -> Plan:
@@ -163,6 +275,13 @@ class Plan(_Strict):
         if not self.priors.rate:
             raise ValueError("priors.rate needs at least one named prior")
         return self
+
+    @property
+    def uses_historical(self) -> bool:
+        """Whether any prior draws on the historical MAP priors."""
+        return any(p.control_median for p in self.priors.log_hr.values()) or any(
+            isinstance(p.control, str) for p in self.priors.rate.values()
+        )
 
     def with_priors(self, names: list[str]) -> Plan:
         """The plan restricted to the named priors (each family keeps the ones named)."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_btc.mixtures import BetaMixture, NormalMixture
 from bayes_btc.models.beta_binomial import MODEL as BETA_BINOMIAL
 from bayes_btc.models.loghr_summary import READINGS
 from bayes_btc.pwe_data import PWETable
@@ -45,15 +46,32 @@ class Fit:
     family: str  # the compiled model family the cell belongs to
     draws: dict[str, xr.DataArray] = field(repr=False)  # quantity -> (chain, draw)
     inputs: dict[str, float] = field(repr=False)  # data and prior parameters of this cell
+    priors: dict[str, BetaMixture | NormalMixture] = field(default_factory=dict, repr=False)
+    # the cell's priors: "log_hr", or "rate_<arm>" per arm (conjugate fits)
 
     @property
     def key(self) -> tuple[str, str, str]:
         return self.endpoint, self.model, self.prior
 
 
-def _cell(tree: xr.DataTree, group: str, **sel: str) -> xr.Dataset:
-    ds = tree[group].to_dataset()
-    return ds.sel({k: v for k, v in sel.items() if k in ds.dims})
+def _merged(w: np.ndarray, *params: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    """Mixture components with identical parameters merged (undoes the models' padding)."""
+    out: dict[tuple[float, ...], float] = {}
+    for i, key in enumerate(zip(*(p.tolist() for p in params), strict=True)):
+        out[key] = out.get(key, 0.0) + float(w[i])
+    return tuple(out.values()), *(tuple(k[j] for k in out) for j in range(len(params)))
+
+
+def normal_prior(c: xr.Dataset) -> NormalMixture:
+    """The log-HR prior of one cell from its constant data (prior_w, prior_mean, prior_sd)."""
+    w, m, s = _merged(c["prior_w"].values, c["prior_mean"].values, c["prior_sd"].values)
+    return NormalMixture(w, m, s)
+
+
+def beta_prior(c: xr.Dataset) -> BetaMixture:
+    """The rate prior of one cell and arm from its constant data (prior_w, prior_a, prior_b)."""
+    w, a, b = _merged(c["prior_w"].values, c["prior_a"].values, c["prior_b"].values)
+    return BetaMixture(w, a, b)
 
 
 def fits_from_loghr(tree: xr.DataTree) -> list[Fit]:
@@ -66,14 +84,12 @@ def fits_from_loghr(tree: xr.DataTree) -> list[Fit]:
             for p in post["prior"].values:
                 cell = post.sel(endpoint=e, reading=reading, prior=p)
                 c = const.sel(endpoint=e, reading=reading, prior=p)
-                inputs = {
-                    "prior_mean": float(c["prior_mean"]),
-                    "prior_sd": float(c["prior_sd"]),
-                    "y": float(c["y"]),
-                    "se": float(c["se"]),
-                }
+                prior = normal_prior(c)
+                inputs = {"y": float(c["y"]), "se": float(c["se"])}
+                if prior.n_components == 1:
+                    inputs |= {"prior_mean": prior.means[0], "prior_sd": prior.sds[0]}
                 draws = {"hr": cell["hr"], "log_hr": cell["log_hr"]}
-                fits.append(Fit(str(e), model, str(p), family, draws, inputs))
+                fits.append(Fit(str(e), model, str(p), family, draws, inputs, {"log_hr": prior}))
     return fits
 
 
@@ -85,15 +101,21 @@ def fits_from_beta_binomial(tree: xr.DataTree) -> list[Fit]:
     fits = []
     for e in post["endpoint"].values:
         for p in post["prior"].values:
-            cell = post.sel(endpoint=e, prior=p)
             c = const.sel(endpoint=e, prior=p)
+            if "prior_applies" in c and not bool(c["prior_applies"]):
+                continue  # a placeholder cell: this prior has no version for this endpoint
+            cell = post.sel(endpoint=e, prior=p)
             draws = {f"rate_{a}": cell["rate"].sel(arm=a) for a in arms}
             draws["rate_diff"] = cell["rate_diff"]
-            inputs = {"prior_a": float(c["prior_a"]), "prior_b": float(c["prior_b"])}
+            priors = {f"rate_{a}": beta_prior(c.sel(arm=a)) for a in arms}
+            inputs: dict[str, float] = {}
+            first, second = priors.values()
+            if first == second and first.n_components == 1:
+                inputs |= {"prior_a": first.a[0], "prior_b": first.b[0]}
             for i, a in enumerate(arms):
                 inputs[f"events_{i}"] = float(c["events"].sel(arm=a))
                 inputs[f"n_{i}"] = float(c["n"].sel(arm=a))
-            fits.append(Fit(str(e), BETA_BINOMIAL, str(p), family, draws, inputs))
+            fits.append(Fit(str(e), BETA_BINOMIAL, str(p), family, draws, inputs, priors))
     return fits
 
 

@@ -124,28 +124,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
     """The report's content, in reading order."""
     p, t = a.plan, a.plan.decision_threshold
     treatment, control = a.study.arms
-    priors = pd.DataFrame(
-        [
-            {
-                "scale": "log-HR",
-                "name": k,
-                "mean": v.normal[0],
-                "sd": v.normal[1],
-                "description": v.description,
-            }
-            for k, v in p.priors.log_hr.items()
-        ]
-        + [
-            {
-                "scale": "rate",
-                "name": k,
-                "mean": v.a / (v.a + v.b),
-                "sd": float("nan"),
-                "description": v.description or f"Beta({v.a:g}, {v.b:g})",
-            }
-            for k, v in p.priors.rate.items()
-        ]
-    )
+    priors = prior_table(a)
     audit = a.audit.table
     flagged = audit[~audit["consistent"]]
     shown = list(a.decisions[a.decisions["non_inferior"]].itertuples())
@@ -218,6 +197,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         Block("list", list(a.decisions["statement"])),
     ]
     blocks += survival_blocks(a)
+    blocks += historical_blocks(a)
     if a.provenance.get("tipping_point"):
         blocks += [
             Block("h2", "Sensitivity: how strong a prior would change the conclusion"),
@@ -376,6 +356,79 @@ def render(r: SavedResults) -> tuple[str, str]:
     blocks = build_blocks(r, r.figures, r.provenance["assumptions"])
     blocks += [Block("h2", "Provenance"), Block("list", provenance_lines(r.provenance))]
     return to_markdown(title, blocks), to_html(title, blocks)
+
+
+def prior_table(a: SavedResults) -> pd.DataFrame:
+    """Every named prior: its scale, its distribution(s) and the plan's description."""
+    treatment, control = a.study.arms
+    rows = []
+    for k, v in a.plan.priors.log_hr.items():
+        dist = v.mixture.describe()
+        if v.control_median:
+            dist += f"; {control} median: {v.control_median.replace('_', ' ')} MAP prior"
+        rows.append({"scale": "log-HR", "name": k, "prior": dist, "description": v.description})
+    for k, v in a.plan.priors.rate.items():
+        t, c = v.arm_priors()
+        dist = (
+            f"{t.describe()} per arm"
+            if t == c
+            else f"{treatment}: {t.describe()}; {control}: "
+            + (f"{c.replace('_', ' ')} MAP prior" if isinstance(c, str) else c.describe())
+        )
+        rows.append({"scale": "rate", "name": k, "prior": dist, "description": v.description})
+    return pd.DataFrame(rows)
+
+
+def historical_blocks(a: SavedResults) -> list[Block]:
+    """The MAP priors: what they borrow (ESS), how well the mixtures fit, and the trials."""
+    h = a.historical
+    if not len(h):
+        return []
+    control = a.study.arms[1]
+    w = a.plan.historical.robust_weight
+    return [
+        Block("h2", f"Historical {control} priors (meta-analytic-predictive)"),
+        Block(
+            "p",
+            f"Earlier trials' {control} arms are combined in a random-effects meta-analysis "
+            "(logit response rate; log median survival in months); its predictive "
+            f"distribution for a new trial's {control} arm is the MAP prior, approximated by a "
+            "mixture. The robust version mixes in a vague component with weight "
+            f"{w:g}. ESS is the prior's effective sample size (ELIR): how many patients "
+            "(response) or events (median) it is worth. The mixture is checked against the "
+            "MAP draws (Kolmogorov-Smirnov distance ks_distance, and the draws' 95% interval "
+            "beside the mixture's). A MAP prior on a median enters the piecewise-exponential "
+            "models only.",
+        ),
+        Block(
+            "table",
+            h[
+                [
+                    "endpoint",
+                    "prior",
+                    "scale",
+                    "mixture",
+                    "ess",
+                    "ess_unit",
+                    "n_trials",
+                    "q2.5",
+                    "q50",
+                    "q97.5",
+                    "draws_q2.5",
+                    "draws_q97.5",
+                    "ks_distance",
+                    "converged",
+                ]
+            ],
+        ),
+        Block(
+            "p",
+            "The trials behind them, as meta-analysed (value: response rate, or median in "
+            "months; basis says which figures are published and which are assumed). Every "
+            "figure's source quote is in the historical data file (provenance.json names it).",
+        ),
+        Block("table", a.historical_trials),
+    ]
 
 
 def at_a_glance(a: SavedResults) -> pd.DataFrame:

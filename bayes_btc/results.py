@@ -33,6 +33,7 @@ from bayes_btc.figures import (
     prior_likelihood_posterior,
     rank_plots,
 )
+from bayes_btc.historical_figures import historical_prior
 from bayes_btc.models.pwe import MODEL_NAMES
 from bayes_btc.posterior import survival_bands
 from bayes_btc.report import write_report
@@ -165,6 +166,13 @@ def provenance(
             "content": a.plan.model_dump(mode="json", by_alias=True),
         },
         "sampler": {**a.sampler.model_dump(), "quick": quick, "engine": "nutpie NUTS"},
+        "historical": None
+        if a.historical is None
+        else {
+            "data": a.plan.historical.data,
+            "sha256": a.historical.data_sha256,
+            "converged": a.historical.converged,
+        },
         "seed": a.sampler.seed,
         "endpoints": a.endpoints,
         "kinds": a.kinds,
@@ -213,11 +221,48 @@ def assumptions(a: Analysis) -> list[str]:
             "nothing is extrapolated past the last follow-up, so a median the curve does not "
             "reach is reported as not reached (inf)."
         )
+    out += historical_assumptions(a)
     out += [n for n in a.study.notes if n.split(":", 1)[0] in a.endpoints]
     if a.audit.n_findings:
         out.append(
             "Where no integer count reproduces a printed percentage, the nearest count on the "
             "assumed denominator is fitted (see audit.csv, column used_in_fit)."
+        )
+    return out
+
+
+def historical_assumptions(a: Analysis) -> list[str]:
+    """What the historical (MAP) priors assume, in words."""
+    h = a.historical
+    if h is None:
+        return []
+    control = a.study.arms[1]
+    w = a.plan.historical.robust_weight
+    out = [
+        f"Historical priors: the {control} arm's MAP prior comes from a random-effects "
+        f"meta-analysis of {h.trials['trial'].nunique()} earlier trials' {control} arms "
+        "(historical_trials.csv; sources in the bundled historical data file). Their "
+        "between-trial spread is modelled, not assumed away; the robust version mixes in a "
+        f"vague component with weight {w:g}.",
+    ]
+    if (h.trials["scale"] == "rate").any():
+        out.append(
+            "Historical response counts are the printed percentages applied to ASSUMED "
+            "denominators (the randomised or allocated numbers; evaluable numbers were not "
+            "found), rounded to whole patients."
+        )
+    if (h.trials["basis"].str.contains("assumes every patient")).any():
+        out.append(
+            "Historical medians without a published CI or event count get an SE of "
+            "1/sqrt(n), as if every patient had an event: this overstates those trials' "
+            "precision, which the between-trial SD partly absorbs."
+        )
+    if any(p.control_median for p in a.plan.priors.log_hr.values()):
+        out.append(
+            f"The historical prior on the {control} median enters the piecewise-exponential "
+            "models as an extra prior term on the median implied by the baseline hazards; "
+            "the summary-level log-HR model has no baseline hazard, so it has no historical "
+            "rows."
         )
     return out
 
@@ -249,6 +294,9 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
         )
         tree.to_netcdf(folder / "posterior" / f"{family}.nc", engine="h5netcdf")
     write_csv(a.decisions, folder / "decisions.csv")
+    if a.historical is not None:
+        write_csv(a.historical.table, folder / "historical_priors.csv")
+        write_csv(a.historical.trials, folder / "historical_trials.csv")
     prov = dict(prov)
     tipping = tipping_point(a)
     if tipping is not None:
@@ -341,6 +389,11 @@ def write_figures(a: Analysis, folder: Path) -> dict[str, Path]:
             folder / "forest_rate_diff.png",
         )
     out |= model_figures(a, folder)
+    if a.historical is not None:
+        for e in a.historical.priors:
+            out[f"{e}: historical {a.study.arms[1]} arms and the MAP prior"] = historical_prior(
+                a.historical, e, a.study.arms[1], folder / f"historical_{e}.png"
+            )
     return out
 
 

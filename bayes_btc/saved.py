@@ -48,6 +48,8 @@ class SavedResults:
     decisions: pd.DataFrame
     spread: pd.DataFrame
     figures: dict[str, Path]  # caption -> PNG
+    historical: pd.DataFrame  # historical_priors.csv (empty without historical priors)
+    historical_trials: pd.DataFrame
 
     @property
     def converged(self) -> bool:
@@ -83,6 +85,10 @@ def load_results(folder: str | Path) -> SavedResults:
         )
     index = json.loads((f / "figures" / "index.json").read_text())
     spread = f / "reconstruction_spread.csv"
+
+    def optional(name: str) -> pd.DataFrame:
+        return _csv(f / name) if (f / name).exists() else pd.DataFrame()
+
     return SavedResults(
         folder=f,
         provenance=prov,
@@ -101,4 +107,6 @@ def load_results(folder: str | Path) -> SavedResults:
         decisions=_csv(f / "decisions.csv"),
         spread=_csv(spread) if spread.exists() else pd.DataFrame(),
         figures={item["caption"]: f / "figures" / item["file"] for item in index},
+        historical=optional("historical_priors.csv"),
+        historical_trials=optional("historical_trials.csv"),
     )

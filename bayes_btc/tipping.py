@@ -264,7 +264,9 @@ def tipping_table(spec: TrialSpec, plan: Plan, counts: dict) -> pd.DataFrame:
     endpoint's inputs (for `weakest_flip`, `tipping_sentences` and `heatmap`)."""
     treatment, control = spec.arm_order
     threshold = plan.decision_threshold
-    first_rate = next(iter(plan.priors.rate.values()))
+    # the treatment arm keeps the plan's first single-Beta rate prior (uniform if none)
+    first_rate = next((p.simple_beta for p in plan.priors.rate.values() if p.simple_beta), None)
+    first_rate = first_rate or (1.0, 1.0)
     parts, info = [], {}
     for name in plan.select_endpoints([*spec.survival, *spec.binary]):
         if name in spec.survival:
@@ -280,7 +282,7 @@ def tipping_table(spec: TrialSpec, plan: Plan, counts: dict) -> pd.DataFrame:
             margin = plan.margins.harm_rate_diff if harm else plan.margins.efficacy_rate_diff
             ev, nn = zip(counts[name][treatment], counts[name][control], strict=True)
             t = tipping_rates(
-                ev, nn, margin, "<" if harm else ">", threshold, (first_rate.a, first_rate.b)
+                ev, nn, margin, "<" if harm else ">", threshold, first_rate
             )
             loc, strength = t["prior_mean_control"], t["prior_n_control"]
         info[name] = {**t.attrs, "arms": (treatment, control)}

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayes_btc.exact import normal_posterior, prob_beta_diff_above, prob_hr_below, prob_rate_diff
+from bayes_btc.exact import (
+    normal_posterior,
+    prob_beta_diff_above,
+    prob_hr_below,
+    prob_hr_below_mixture,
+    prob_rate_diff,
+    prob_rate_diff_mixture,
+)
+from bayes_btc.mixtures import BetaMixture, NormalMixture
 
 
 def test_normal_posterior_against_numerical_integration():
@@ -41,3 +49,38 @@ def test_rate_difference_directions_are_complements():
     assert up + down == pytest.approx(1.0)
     assert prob_beta_diff_above(2, 2, 2, 2, 1.0) == 0.0
     assert prob_beta_diff_above(2, 2, 2, 2, -1.0) == 1.0
+
+
+def _brute_posterior(prior_pdf, k: int, n: int):
+    """Posterior density by quadrature of prior x binomial likelihood (independent of the
+    conjugate mixture update)."""
+    like = lambda x: prior_pdf(x) * stats.binom.pmf(k, n, x)  # noqa: E731
+    z, _ = integrate.quad(like, 0, 1, limit=200, epsabs=1e-13)
+    return lambda x: like(x) / z
+
+
+@pytest.mark.parametrize("margin", [-0.10, 0.0, 0.10])
+def test_beta_mixture_difference_against_brute_force(margin):
+    treatment = BetaMixture((0.5, 0.5), (2.0, 8.0), (8.0, 2.0))
+    control = BetaMixture((0.8, 0.2), (12.0, 1.0), (38.0, 1.0))
+    events, n = (13, 12), (33, 34)
+    f_t = _brute_posterior(treatment.pdf, events[0], n[0])
+    f_c = _brute_posterior(control.pdf, events[1], n[1])
+    # P(X - Y > m) = integral f_X(x) P(Y < x - m) dx, with P(Y < y) by quadrature
+    cdf_c = lambda y: integrate.quad(f_c, 0, y, limit=200)[0] if y > 0 else 0.0  # noqa: E731
+    lo = max(0.0, margin)
+    ref = integrate.quad(lambda x: f_t(x) * cdf_c(min(x - margin, 1.0)), lo, 1, limit=200)[0]
+    got = prob_rate_diff_mixture(events, n, (treatment, control), margin, ">")
+    assert got == pytest.approx(ref, abs=1e-6)
+    assert prob_rate_diff_mixture(events, n, (treatment, control), margin, "<") == pytest.approx(
+        1 - got, abs=1e-12
+    )
+
+
+def test_normal_mixture_hr_against_quadrature():
+    prior = NormalMixture((0.3, 0.7), (0.0, np.log(1.3)), (0.1, 0.2))
+    y, se = 0.285, 0.399
+    dens = lambda t: prior.pdf(t) * stats.norm.pdf(y, t, se)  # noqa: E731
+    z, _ = integrate.quad(dens, -5, 5, points=[0.0, 0.26])
+    below, _ = integrate.quad(dens, -5, np.log(1.3), points=[0.0])
+    assert prob_hr_below_mixture(prior, y, se, 1.3) == pytest.approx(below / z, abs=1e-9)

@@ -7,6 +7,11 @@
             share of events per interval (an event-weighted average HR, as Cox's roughly is)
     events[e, a, k] ~ Poisson(exposure[e, a, k] * h[e, p, a, k])   (one copy per prior p)
 
+Historical information on the control arm (a MAP prior on its log median, a normal mixture)
+enters as an extra prior term on the control arm's median, which is computed exactly from the
+piecewise hazards: the baseline prior is diffuse, so the prior on the median is close to the
+MAP prior. A log-HR prior may be a normal mixture.
+
 Time is in months, hazards per month. The named log-HR prior sits on `log_hr` (PH) or on the
 first interval's log-HR (non-PH), from which the interval log-HRs walk. Endpoints with
 different cut points share one model by padding intervals; only cells with exposure enter the
@@ -23,6 +28,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayes_btc.mixtures import NormalMixture
+from bayes_btc.models.loghr_summary import mixture_arrays, normal_mixture_rv
 from bayes_btc.pwe_data import PWETable
 
 Variant = Literal["ph", "nonph"]
@@ -57,31 +64,88 @@ class PWEData:
             out[i, :, : t.n_intervals] = getattr(t, name)
         return out
 
+    def interval_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(start, width) per (endpoint, interval), months; the last real interval is open
+        (width 1e4) and padding intervals have width 0, for the exact median."""
+        start, width = np.zeros((2, len(self.tables), self.n_intervals))
+        for i, t in enumerate(self.tables):
+            k = t.n_intervals
+            start[i, :k] = t.edges[:-1]
+            start[i, k:] = t.edges[-1]
+            width[i, :k] = np.diff(t.edges)
+            width[i, k - 1] = 1e4
+        return start, width
+
     def event_weights(self) -> np.ndarray:
         """(endpoint, interval) share of all events falling in each interval."""
         ev = self.padded("events").sum(axis=1)
-        return ev / ev.sum(axis=1, keepdims=True)
+        total = ev.sum(axis=1, keepdims=True)
+        return np.divide(ev, total, out=np.full_like(ev, 1.0 / ev.shape[1]), where=total > 0)
+
+
+LOG2 = float(np.log(2.0))
+
+
+def log_median(log_h: pt.TensorVariable, start: np.ndarray, width: np.ndarray) -> pt.TensorVariable:
+    """Log of the exact median of piecewise-constant hazards; log_h (endpoint, prior, interval),
+    start and width (endpoint, interval). H crosses log 2 in exactly one real interval."""
+    h = pt.exp(log_h)
+    upper = np.triu(np.ones((width.shape[-1], width.shape[-1])))  # cumulative sum as a product
+    h_end = pt.dot(h * width[:, None, :], upper)
+    h_start = h_end - h * width[:, None, :]
+    inside = (h_start < LOG2) & (h_end >= LOG2)
+    t = start[:, None, :] + (LOG2 - h_start) / h
+    return pt.log(pt.sum(pt.switch(inside, t, 0.0), axis=-1))
+
+
+def control_median_prior(
+    data: PWEData, names: list[str], cells: dict[tuple[str, str], NormalMixture | None]
+) -> tuple[np.ndarray, ...] | None:
+    """(weights, means, sds) per (endpoint, prior, component) and a 0/1 mask, or None when no
+    cell has a prior on the control median."""
+    mixtures = [m for m in cells.values() if m is not None]
+    if not mixtures:
+        return None
+    k = max(m.n_components for m in mixtures)
+    shape = (len(data.endpoints), len(names), k)
+    w, m, s = np.ones(shape) / k, np.zeros(shape), np.ones(shape)
+    mask = np.zeros(shape[:2])
+    for i, e in enumerate(data.endpoints):
+        for j, p in enumerate(names):
+            mix = cells.get((e, p))
+            if mix is not None:
+                w[i, j], m[i, j], s[i, j] = mix.padded(k)
+                mask[i, j] = 1.0
+    return w, m, s, mask
 
 
 def build_pwe_model(
     data: PWEData,
-    priors: dict[str, tuple[float, float]],
+    priors: dict[str, NormalMixture],
     variant: Variant,
     pwe_priors: PWEPriors = PWEPriors(),
+    control_median: dict[tuple[str, str], NormalMixture | None] | None = None,
 ) -> pm.Model:
-    """Declare the batched PH or non-PH model; `priors` maps names to log-HR (mean, sd)."""
+    """Declare the batched PH or non-PH model; `priors` maps names to log-HR priors and
+    `control_median` (endpoint, prior) to a prior on the control arm's log median (months)."""
     n_e, n_p, n_k = len(data.endpoints), len(priors), data.n_intervals
+    w, mean, sd = mixture_arrays(priors)
     coords = {
         "endpoint": data.endpoints,
         "prior": list(priors),
         "arm": ["treatment", "control"],
         "interval": np.arange(n_k),
+        "component": np.arange(w.shape[-1]),
+        "median_component": np.arange(
+            max((m.n_components for m in (control_median or {}).values() if m), default=1)
+        ),
     }
     events, exposure = data.padded("events"), data.padded("exposure")
     e_idx, a_idx, k_idx = np.nonzero(exposure > 0)
     with pm.Model(coords=coords) as model:
-        prior_mean = pm.Data("prior_mean", np.array([m for m, _ in priors.values()]), dims="prior")
-        prior_sd = pm.Data("prior_sd", np.array([s for _, s in priors.values()]), dims="prior")
+        prior_w = pm.Data("prior_w", w, dims=("prior", "component"))
+        prior_mean = pm.Data("prior_mean", mean, dims=("prior", "component"))
+        prior_sd = pm.Data("prior_sd", sd, dims=("prior", "component"))
         pm.Data("exposure", exposure, dims=("endpoint", "arm", "interval"))
         pm.Data("events", events, dims=("endpoint", "arm", "interval"))
         log_h0 = pm.GaussianRandomWalk(
@@ -91,19 +155,38 @@ def build_pwe_model(
             dims=("endpoint", "prior", "interval"),
         )
         if variant == "ph":
-            log_hr = pm.Normal("log_hr", prior_mean, prior_sd, dims=("endpoint", "prior"))
+            log_hr = normal_mixture_rv(
+                "log_hr", prior_w, prior_mean, prior_sd, ("endpoint", "prior")
+            )
             log_hr_k = pt.broadcast_to(log_hr[..., None], (n_e, n_p, n_k))
         else:
+            w_k, m_k, s_k = (
+                pt.broadcast_to(x, (n_e, n_p, x.shape[-1])) for x in (prior_w, prior_mean, prior_sd)
+            )
+            init = (
+                pm.Normal.dist(m_k[..., 0], s_k[..., 0])
+                if w.shape[-1] == 1
+                else pm.NormalMixture.dist(w=w_k, mu=m_k, sigma=s_k)
+            )
             log_hr_k = pm.GaussianRandomWalk(
                 "log_hr_interval",
-                init_dist=pm.Normal.dist(
-                    pt.broadcast_to(prior_mean, (n_e, n_p)), pt.broadcast_to(prior_sd, (n_e, n_p))
-                ),
+                init_dist=init,
                 sigma=pwe_priors.hr_smoothing_sd,
                 dims=("endpoint", "prior", "interval"),
             )
-            w = pt.as_tensor(data.event_weights())[:, None, :]
-            pm.Deterministic("log_hr", (w * log_hr_k).sum(axis=-1), dims=("endpoint", "prior"))
+            ew = pt.as_tensor(data.event_weights())[:, None, :]
+            pm.Deterministic("log_hr", (ew * log_hr_k).sum(axis=-1), dims=("endpoint", "prior"))
+        median_prior = control_median_prior(data, list(priors), control_median or {})
+        if median_prior is not None:
+            mw, mm, ms, mask = median_prior
+            pm.Data("control_median_w", mw, dims=("endpoint", "prior", "median_component"))
+            pm.Data("control_median_mean", mm, dims=("endpoint", "prior", "median_component"))
+            pm.Data("control_median_sd", ms, dims=("endpoint", "prior", "median_component"))
+            pm.Data("control_median_applies", mask, dims=("endpoint", "prior"))
+            lm = log_median(log_h0, *data.interval_bounds())[..., None]
+            z = (lm - mm) / ms
+            logp = pt.logsumexp(np.log(mw) - 0.5 * z**2 - np.log(ms * np.sqrt(2 * np.pi)), axis=-1)
+            pm.Potential("control_median_prior", (mask * logp).sum())
         # log hazard per (endpoint, prior, arm, interval)
         log_h = pt.stack([log_h0 + log_hr_k, log_h0], axis=2)
         cell = log_h[e_idx, :, a_idx, k_idx]  # (cells, prior)

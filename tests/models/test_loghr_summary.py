@@ -4,13 +4,15 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, stats
 
 from bayes_btc.fit import sample_model
+from bayes_btc.mixtures import NormalMixture
 from bayes_btc.models.loghr_summary import READINGS, LogHRData, build_loghr_model
 from bayes_btc.plan import Sampler
 
 PRIORS = {"vague": (0.0, 10.0), "skeptical": (math.log(1.3), 0.1595), "tight": (-0.5, 0.05)}
+SINGLE = {k: NormalMixture.single(m, s) for k, (m, s) in PRIORS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def test_data_from_the_published_ci(data):
 
 
 def test_structure_and_finite_density(data):
-    model = build_loghr_model(data, PRIORS)
+    model = build_loghr_model(data, SINGLE)
     assert model["log_hr"].eval().shape == (2, len(READINGS), 3)
     point = model.initial_point()
     assert np.isfinite(model.compile_logp()(point))
@@ -33,7 +35,7 @@ def test_structure_and_finite_density(data):
 
 
 def test_sampled_probabilities_match_the_normal_closed_form(data):
-    model = build_loghr_model(data, PRIORS)
+    model = build_loghr_model(data, SINGLE)
     tree = sample_model(model, Sampler(chains=4, cores=2, tune=500, draws=2500, seed=7), "t")
     post = tree["posterior"].to_dataset()
     for i, e in enumerate(data.endpoints):
@@ -46,3 +48,22 @@ def test_sampled_probabilities_match_the_normal_closed_form(data):
                 est = float((hr < 1.3).mean())
                 mcse = math.sqrt(max(ref * (1 - ref), 1e-4) / hr.size)  # ESS >= N here
                 assert abs(est - ref) < 5 * mcse, (e, r, p, est, ref)
+
+
+def test_normal_mixture_prior_matches_numerical_posterior(data):
+    """A two-component prior (sceptical and enthusiastic in one) against quadrature."""
+    mix = NormalMixture((0.5, 0.5), (math.log(1.3), 0.0), (0.16, 0.16))
+    model = build_loghr_model(data, {"mix": mix, "vague": NormalMixture.single(0.0, 10.0)})
+    tree = sample_model(model, Sampler(chains=4, cores=2, tune=500, draws=2500, seed=9), "t")
+    post = tree["posterior"].to_dataset()
+    y, se = data.log_hr[0, 0], data.se[0]
+
+    def unnorm(x):
+        prior = 0.5 * stats.norm.pdf(x, math.log(1.3), 0.16) + 0.5 * stats.norm.pdf(x, 0, 0.16)
+        return prior * stats.norm.pdf(y, x, se)
+
+    z, _ = integrate.quad(unnorm, -5, 5, points=[0.0, y], limit=200)
+    ref = integrate.quad(unnorm, -5, math.log(1.3), points=[0.0], limit=200)[0] / z
+    hr = post["hr"].sel(endpoint=data.endpoints[0], reading="as_printed", prior="mix").values
+    est = float((hr < 1.3).mean())
+    assert abs(est - ref) < 5 * math.sqrt(ref * (1 - ref) / hr.size), (est, ref)
