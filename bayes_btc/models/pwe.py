@@ -87,14 +87,14 @@ LOG2 = float(np.log(2.0))
 
 
 def log_median(log_h: pt.TensorVariable, start: np.ndarray, width: np.ndarray) -> pt.TensorVariable:
-    """Log of the exact median of piecewise-constant hazards; log_h (endpoint, prior, interval),
-    start and width (endpoint, interval). H crosses log 2 in exactly one real interval."""
+    """Log of the exact median of piecewise-constant hazards; log_h, start and width are
+    (cell, interval). H crosses log 2 in exactly one real interval (the last one is open)."""
     h = pt.exp(log_h)
     upper = np.triu(np.ones((width.shape[-1], width.shape[-1])))  # cumulative sum as a product
-    h_end = pt.dot(h * width[:, None, :], upper)
-    h_start = h_end - h * width[:, None, :]
+    h_end = pt.dot(h * width, upper)
+    h_start = h_end - h * width
     inside = (h_start < LOG2) & (h_end >= LOG2)
-    t = start[:, None, :] + (LOG2 - h_start) / h
+    t = start + (LOG2 - h_start) / h
     return pt.log(pt.sum(pt.switch(inside, t, 0.0), axis=-1))
 
 
@@ -183,10 +183,13 @@ def build_pwe_model(
             pm.Data("control_median_mean", mm, dims=("endpoint", "prior", "median_component"))
             pm.Data("control_median_sd", ms, dims=("endpoint", "prior", "median_component"))
             pm.Data("control_median_applies", mask, dims=("endpoint", "prior"))
-            lm = log_median(log_h0, *data.interval_bounds())[..., None]
+            ci, pi = np.nonzero(mask)  # only the cells with a median prior
+            start, width = data.interval_bounds()
+            lm = log_median(log_h0[ci, pi], start[ci], width[ci])[:, None]
+            mw, mm, ms = mw[ci, pi], mm[ci, pi], ms[ci, pi]
             z = (lm - mm) / ms
             logp = pt.logsumexp(np.log(mw) - 0.5 * z**2 - np.log(ms * np.sqrt(2 * np.pi)), axis=-1)
-            pm.Potential("control_median_prior", (mask * logp).sum())
+            pm.Potential("control_median_prior", logp.sum())
         # log hazard per (endpoint, prior, arm, interval)
         log_h = pt.stack([log_h0 + log_hr_k, log_h0], axis=2)
         cell = log_h[e_idx, :, a_idx, k_idx]  # (cells, prior)
