@@ -182,9 +182,9 @@ def run_analysis(
             historical.data_sha256 = sha
             trees["map_meta"] = historical.tree
     surv = [e for e in endpoints if spec is not None and e in spec.survival]
-    if surv:
-        priors = loghr_priors(plan, with_baseline=False)
-        model = build_loghr_model(LogHRData.from_trial(spec, surv), priors)
+    summary_priors = loghr_priors(plan, with_baseline=False)
+    if surv and summary_priors:  # historical-only priors have nothing to add without a baseline
+        model = build_loghr_model(LogHRData.from_trial(spec, surv), summary_priors)
         trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
         fits += fits_from_loghr(trees["loghr_summary"])
     tables: dict[str, PWETable] = {}
@@ -208,9 +208,10 @@ def run_analysis(
         ipd = ipd | by_set
         pooled = pool(set_fits)
         fits += pooled
-    if audit.counts:
-        data = BinaryData.from_counts(audit.counts, study.arms)
-        model = build_beta_binomial_model(data, rate_priors(plan, data.endpoints, historical))
+    data = BinaryData.from_counts(audit.counts, study.arms)
+    binary_priors = rate_priors(plan, data.endpoints, historical)
+    if audit.counts and binary_priors.names:
+        model = build_beta_binomial_model(data, binary_priors)
         trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
         fits += fits_from_beta_binomial(trees["beta_binomial"])
 

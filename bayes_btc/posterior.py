@@ -119,11 +119,12 @@ def fits_from_beta_binomial(tree: xr.DataTree) -> list[Fit]:
     return fits
 
 
-def quantity_summary(draws: xr.DataArray) -> dict[str, float]:
+def quantity_summary(draws: xr.DataArray, diagnose: bool = True) -> dict[str, float]:
     """Mean, sd, 2.5/50/97.5% quantiles, r_hat and bulk/tail ESS of one (chain, draw) array.
 
     A median not reached in some draws is inf there: quantiles keep it (a q97.5 of inf reads
-    "not reached"), while mean, sd, r_hat and ESS are NaN, as they are undefined."""
+    "not reached"), while mean, sd, r_hat and ESS are NaN, as they are undefined. Without
+    `diagnose`, r_hat and ESS are NaN (for pooled draws, whose diagnostics come per set)."""
     x = np.asarray(draws.values, dtype=float)
     finite = bool(np.all(np.isfinite(x)))
     if finite:
@@ -137,27 +138,29 @@ def quantity_summary(draws: xr.DataArray) -> dict[str, float]:
         return {"q2.5": float(q[0]), "q50": float(q[1]), "q97.5": float(q[2])} | dict.fromkeys(
             keys, nan
         )
+    nan = float("nan")
     return {
         "mean": float(x.mean()),
         "sd": float(x.std(ddof=1)),
         "q2.5": float(q[0]),
         "q50": float(q[1]),
         "q97.5": float(q[2]),
-        "r_hat": float(az.rhat(draws)),
-        "ess_bulk": float(az.ess(draws)),
-        "ess_tail": float(az.ess(draws, method="tail")),
+        "r_hat": float(az.rhat(draws)) if diagnose else nan,
+        "ess_bulk": float(az.ess(draws)) if diagnose else nan,
+        "ess_tail": float(az.ess(draws, method="tail")) if diagnose else nan,
     }
 
 
 def summary_table(fits: list[Fit]) -> pd.DataFrame:
-    """The contract's summary.csv: one row per fit x quantity, 95% equal-tailed intervals."""
+    """The contract's summary.csv: one row per fit x quantity, 95% equal-tailed intervals.
+    Pooled fits (over reconstructed sets) get no r_hat or ESS here: see `worst_per_set`."""
     rows = [
         {
             "endpoint": f.endpoint,
             "model": f.model,
             "prior": f.prior,
             "quantity": q,
-            **quantity_summary(d),
+            **quantity_summary(d, diagnose="n_sets" not in f.inputs),
         }
         for f in fits
         for q, d in f.draws.items()

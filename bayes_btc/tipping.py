@@ -281,9 +281,7 @@ def tipping_table(spec: TrialSpec, plan: Plan, counts: dict) -> pd.DataFrame:
             harm = spec.binary[name].kind == "harm"
             margin = plan.margins.harm_rate_diff if harm else plan.margins.efficacy_rate_diff
             ev, nn = zip(counts[name][treatment], counts[name][control], strict=True)
-            t = tipping_rates(
-                ev, nn, margin, "<" if harm else ">", threshold, first_rate
-            )
+            t = tipping_rates(ev, nn, margin, "<" if harm else ">", threshold, first_rate)
             loc, strength = t["prior_mean_control"], t["prior_n_control"]
         info[name] = {**t.attrs, "arms": (treatment, control)}
         parts.append(
