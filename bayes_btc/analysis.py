@@ -139,6 +139,30 @@ def mark_failed(decisions: pd.DataFrame, diag: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_prior_ess(
+    decisions: pd.DataFrame, plan: Plan, historical: HistoricalPriors | None, control: str
+) -> pd.DataFrame:
+    """Column `prior_ess`: what a historical MAP prior on the control arm is worth (patients
+    for a rate, events for a median), also said in the statement; NaN for other priors."""
+    out = decisions.assign(prior_ess=float("nan"))
+    if historical is None:
+        return out
+    median_refs = {k: v.control_median for k, v in plan.priors.log_hr.items()}
+    rate_refs = {k: v.control for k, v in plan.priors.rate.items() if isinstance(v.control, str)}
+    table = historical.table.set_index(["endpoint", "prior"])
+    for i, r in out.iterrows():
+        refs = rate_refs if r["model"] == "beta_binomial" else median_refs
+        key = (base_endpoint(r["endpoint"]), refs.get(r["prior"]) or "")
+        if key in table.index:
+            ess, unit = table.loc[key, "ess"], table.loc[key, "ess_unit"]
+            out.loc[i, "prior_ess"] = ess
+            out.loc[i, "statement"] += (
+                f" The {control} prior ({key[1].replace('_', ' ')} MAP) is worth about "
+                f"{ess:.0f} {unit} (ESS)."
+            )
+    return out
+
+
 def run_analysis(
     spec: TrialSpec | None,
     plan: Plan,
@@ -225,6 +249,7 @@ def run_analysis(
         fits, summary, exact, {k: divergences(t) for k, t in trees.items()}, plan, kinds
     )
     decisions = mark_failed(decision_table(fits, exact, kinds, plan, study), diag)
+    decisions = with_prior_ess(decisions, plan, historical, study.arms[1])
     seconds = {
         f"{k}_{s}": float(t["posterior"].attrs[f"{s}_seconds"])
         for k, t in trees.items()

@@ -47,16 +47,16 @@ def historical_prior(hp: HistoricalPriors, endpoint: str, control: str, path: Pa
     ax0.errorbar(q[1], 0, xerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="D", color="C3")
     ax0.set_yticks([*y, 0], [*labels, "MAP prior (new trial)"])
     ax0.set(xlabel=unit, title=f"{endpoint}: earlier {control} arms, 95% intervals")
-    grid = (
-        np.linspace(0.001, 0.999, 500)
-        if rate
-        else np.linspace(*np.quantile(p.draws, [0.001, 0.999]), 500)
-    )
+    if rate:
+        grid = np.linspace(0.001, 0.999, 500)
+    else:  # log medians, shown in months on a linear axis
+        lo, hi = np.quantile(p.draws, [0.001, 0.999])
+        grid = np.linspace(lo - 0.3, hi + 0.3, 500)
     x = grid if rate else np.exp(grid)
-    dens = np.histogram(p.draws, bins=80, density=True)
+    counts, edges = np.histogram(p.draws, bins=80, density=True)
     ax1.stairs(
-        dens[0],
-        dens[1] if rate else np.exp(dens[1]),
+        counts,
+        edges if rate else np.exp(edges),
         fill=True,
         alpha=0.3,
         color="C2",
@@ -64,15 +64,15 @@ def historical_prior(hp: HistoricalPriors, endpoint: str, control: str, path: Pa
     )
     ax1.plot(x, p.map.pdf(grid), color="C0", label=f"mixture: {p.map.describe(2)}")
     ax1.plot(x, p.robust.pdf(grid), "--", color="C3", label="robust mixture (with vague part)")
-    row = hp.table[(hp.table["endpoint"] == endpoint)].set_index("prior")
-    ess = ", ".join(f"{k} {v:.0f}" for k, v in row["ess"].items())
+    row = hp.table[hp.table["endpoint"] == endpoint].set_index("prior")["ess"]
+    ess_unit = hp.table.loc[hp.table["endpoint"] == endpoint, "ess_unit"].iloc[0]
     ax1.set(
         xlabel=unit,
         ylabel="density" + ("" if rate else " per unit of log median"),
-        title=f"MAP prior; ESS ({row['ess_unit'].iloc[0]}): {ess}",
+        xlim=(x[0], x[-1]),
+        title=f"MAP prior for a new trial's {control} arm\nESS: {row.iloc[0]:.0f} {ess_unit} "
+        f"(robust: {row.iloc[-1]:.0f})",
     )
-    if not rate:
-        ax1.set_xscale("log")
     ax1.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

@@ -184,6 +184,6 @@ def derive_map_priors(
             for name in ("historical", "historical_robust"):
                 rows.append(_row(p, name, len(s.trials), float(tau.median()), ok))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    return HistoricalPriors(
-        priors, table, _trials_table(meta), tree, bool(table["converged"].all())
-    )
+    trials = _trials_table(meta)
+    trials["reference"] = trials["trial"].map({t.name: t.reference for t in data.trial})
+    return HistoricalPriors(priors, table, trials, tree, bool(table["converged"].all()))

@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
+from bayes_btc.analysis import with_prior_ess
 from bayes_btc.historical import HistoricalData, load_historical
 from bayes_btc.historical_priors import derive_map_priors
 from bayes_btc.mixtures import BetaMixture
@@ -105,3 +107,21 @@ def test_bundled_map_priors_reflect_between_trial_spread():
     rates = h.trials.loc[h.trials["endpoint"] == "ORR", "value"]
     assert t.loc[("ORR", "historical"), "q2.5"] < rates.min()
     assert t.loc[("ORR", "historical"), "q97.5"] > rates.max()
+
+
+def test_decisions_say_what_a_historical_prior_is_worth(pooled, plan):
+    rows = [
+        ("ORR", "beta_binomial", "historical"),
+        ("PFS", "pwe_ph_reconstructed", "historical_robust"),
+        ("ORR", "beta_binomial", "vague"),
+    ]
+    decisions = pd.DataFrame(
+        [{"endpoint": e, "model": m, "prior": p, "statement": "P(NI) is ..."} for e, m, p in rows]
+    )
+    out = with_prior_ess(decisions, plan, pooled, "GP").set_index("prior")
+    t = pooled.table.set_index(["endpoint", "prior"])["ess"]
+    assert out.loc["historical", "prior_ess"] == t[("ORR", "historical")]
+    assert out.loc["historical_robust", "prior_ess"] == t[("PFS", "historical_robust")]
+    assert "events (ESS)" in out.loc["historical_robust", "statement"]
+    assert np.isnan(out.loc["vague", "prior_ess"])
+    assert out.loc["vague", "statement"] == "P(NI) is ..."
