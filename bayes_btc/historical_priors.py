@@ -25,6 +25,7 @@ from bayes_btc.mixtures import BetaMixture, NormalMixture
 from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
 from bayes_btc.plan import HistoricalSettings, Sampler
 
+MIXTURE_FIT_DRAWS = 5000  # predictive draws the EM fit uses (thinned evenly)
 UNIT_SD_LOG_MEDIAN = 1.0  # SD of one event's information on the log-median scale
 TABLE_COLUMNS = [
     "endpoint",
@@ -70,6 +71,12 @@ class HistoricalPriors:
     tree: xr.DataTree
     converged: bool
     data_sha256: str = ""  # of the historical data file
+
+
+def thin(draws: np.ndarray, keep: int = MIXTURE_FIT_DRAWS) -> np.ndarray:
+    """Every k-th draw, at most `keep` of them: enough for a 3-component mixture fit, and the
+    fit is then checked against all draws (ks_distance)."""
+    return draws[:: max(1, -(-len(draws) // keep))]
 
 
 def _trials_table(meta: MetaData) -> pd.DataFrame:
@@ -173,10 +180,12 @@ def derive_map_priors(
             )
             draws = np.asarray(new.values, dtype=float).ravel()
             if scale == "rate":
-                mix: BetaMixture | NormalMixture = fit_beta_mixture(draws, settings.max_components)
+                mix: BetaMixture | NormalMixture = fit_beta_mixture(
+                    thin(draws), settings.max_components
+                )
                 robust = mix.robustify(settings.robust_weight)
             else:
-                mix = fit_normal_mixture(draws, settings.max_components)
+                mix = fit_normal_mixture(thin(draws), settings.max_components)
                 vague = NormalMixture.single(float(mix.mean()), settings.vague_log_median_sd)
                 robust = mix.robustify(settings.robust_weight, vague)
             p = MAPPrior(s.endpoint, scale, mix, robust, draws)
