@@ -124,7 +124,7 @@ def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
     return {
         "endpoint": p.endpoint,
         "prior": name,
-        "scale": "control rate" if rate else "control median (months)",
+        "scale": "control rate" if rate else "control log median (quantiles in months)",
         "mixture": mix.describe(),
         "ess": ess,
         "ess_unit": "patients" if rate else "events",
