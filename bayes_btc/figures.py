@@ -139,6 +139,14 @@ def km_vs_posterior(
 
 _NORMAL_KEYS = {"prior_mean", "prior_sd", "y", "se"}
 _BETA_KEYS = {"prior_a", "prior_b", "events_0", "n_0", "events_1", "n_1"}
+
+
+def has_simple_prior(f: Fit) -> bool:
+    """One normal, or one Beta shared by both arms: the priors `prior_likelihood_posterior`
+    draws a panel for."""
+    return f.inputs.keys() >= _NORMAL_KEYS or f.inputs.keys() >= _BETA_KEYS
+
+
 _HR_TICKS = [0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 10, 20]
 
 

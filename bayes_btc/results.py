@@ -27,6 +27,7 @@ from bayes_btc.decisions import ni_rule
 from bayes_btc.errors import InputError
 from bayes_btc.figures import (
     forest,
+    has_simple_prior,
     interval_hazard_ratios,
     km_vs_posterior,
     ni_curves,
@@ -403,8 +404,8 @@ def model_figures(a: Analysis, folder: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for e in a.endpoints:
         model = "loghr_summary" if a.kinds[e] == "survival" else "beta_binomial"
-        if not any(f.endpoint == e and f.model == model for f in a.fits):
-            continue
+        if not any(f.endpoint == e and f.model == model and has_simple_prior(f) for f in a.fits):
+            continue  # e.g. only mixture or historical priors: see the historical figures
         rule = ni_rule(a.kinds[e], a.plan)
         path, _ = prior_likelihood_posterior(
             a.fits,

@@ -125,3 +125,19 @@ def test_decisions_say_what_a_historical_prior_is_worth(pooled, plan):
     assert "events (ESS)" in out.loc["historical_robust", "statement"]
     assert np.isnan(out.loc["vague", "prior_ess"])
     assert out.loc["vague", "statement"] == "P(NI) is ..."
+
+
+def test_historical_priors_alone_run_through_the_cli(tmp_path):
+    """Only the historical priors: no summary-level log-HR model, ORR alone among the binary
+    endpoints, and no single-Beta density figure; the run still completes."""
+    from typer.testing import CliRunner
+
+    from bayes_btc.cli import app
+
+    out = tmp_path / "results"
+    args = ["fit", "--prior", "historical", "--summary-only", "--quick", "--out", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    ni = pd.read_csv(out / "noninferiority.csv")
+    assert set(ni["prior"]) == {"historical"} and set(ni["endpoint"]) == {"ORR"}
+    assert (out / "figures" / "historical_ORR.png").exists()
