@@ -386,8 +386,19 @@ def historical_blocks(a: SavedResults) -> list[Block]:
         return []
     control = a.study.arms[1]
     w = a.plan.historical.robust_weight
+    shift = borrowing_effect(a)
     return [
         Block("h2", f"Historical {control} priors (meta-analytic-predictive)"),
+        Block(
+            "p",
+            "What borrowing does to P(non-inferior) at the plan's margin (decision "
+            f"probability; first-named prior beside the historical ones): if the earlier "
+            f"{control} arms did worse than this trial's, borrowing lowers {control}'s "
+            "expected outcome and raises P(NI), and the other way round. The conclusion "
+            f"then rests on this trial's {control} arm being exchangeable with the earlier "
+            "ones.",
+        ),
+        Block("table", shift),
         Block(
             "p",
             f"Earlier trials' {control} arms are combined in a random-effects meta-analysis "
@@ -429,6 +440,24 @@ def historical_blocks(a: SavedResults) -> list[Block]:
         ),
         Block("table", a.historical_trials),
     ]
+
+
+def borrowing_effect(a: SavedResults) -> pd.DataFrame:
+    """P(NI) under the first-named prior and under each historical prior, for the fits that
+    have historical rows (endpoint x model)."""
+    d = a.decisions[a.decisions["estimand"] == NI]
+    p = d["probability_exact"].where(d["probability_exact"].notna(), d["probability_mcmc"])
+    d = d.assign(p=p)
+    hist = [n for n in d["prior"].unique() if n in set(a.historical["prior"])]
+    cells = d.loc[d["prior"].isin(hist), ["endpoint", "model"]].drop_duplicates()
+    first = {next(iter(a.plan.priors.log_hr)), next(iter(a.plan.priors.rate))}
+    keep = d.merge(cells, on=["endpoint", "model"])
+    keep = keep[keep["prior"].isin([*first, *hist])]
+    wide = keep.pivot_table(
+        index=["endpoint", "model"], columns="prior", values="p", sort=False
+    ).reset_index()
+    wide.columns.name = None
+    return wide
 
 
 def at_a_glance(a: SavedResults) -> pd.DataFrame:
