@@ -101,17 +101,13 @@ def fit(
 
     Without --ipd/--adtte: the published-summary analysis of the trial (--trial, default the
     bundled one). With them: piecewise-exponential PH and non-PH models on patient data."""
-    from bayes_btc.analysis import run_analysis
-    from bayes_btc.plan import load_plan
-    from bayes_btc.reconstructed import load as load_reconstructed
-    from bayes_btc.results import (
-        Interrupted,
-        provenance,
-        staged_output,
-        terminate_as_interrupt,
-        write_results,
-    )
-    from bayes_btc.trial import load_trial
+    from bayes_btc.analysis.run import run_analysis
+    from bayes_btc.inputs.plan import load_plan
+    from bayes_btc.inputs.trial import load_trial
+    from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
+    from bayes_btc.output.provenance import provenance
+    from bayes_btc.output.write import write_results
+    from bayes_btc.reconstruction.bundled import load as load_reconstructed
 
     try:
         the_plan, plan_sha = load_plan(plan)
@@ -179,7 +175,7 @@ def _load_patients(
     endpoint: str,
 ) -> dict:
     """Patient-level survival data from --ipd or --adtte, validated; {} when neither is given."""
-    from bayes_btc.ipd import load_adtte, load_ipd_csv
+    from bayes_btc.inputs.ipd import load_adtte, load_ipd_csv
 
     if ipd is None and adtte is None:
         if treatment or control:
@@ -205,18 +201,15 @@ def audit(
     """Check the published numbers: percentages vs denominators, CI vs HR and p, HR direction."""
     import pandas as pd
 
-    from bayes_btc.audit import audit_trial
-    from bayes_btc.trial import load_trial
+    from bayes_btc.inputs.audit import audit_trial
+    from bayes_btc.inputs.trial import load_trial
+    from bayes_btc.tables import write_csv
 
     try:
         spec, _ = load_trial(trial)
         result = audit_trial(spec)
         if out is not None:
-            try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                result.table.to_csv(out, index=False, lineterminator="\n")
-            except OSError as exc:
-                raise InputError(f"cannot write {out}: {exc.strerror}") from None
+            write_csv(result.table, out)
     except InputError as exc:
         raise _fail(exc) from None
     with pd.option_context("display.max_colwidth", 110, "display.width", 200):
@@ -243,25 +236,6 @@ def _per_arm(values: list[str] | None, option: str) -> dict[str, int] | None:
             raise InputError(f"{option} takes ARM=N (e.g. {option} TP=30), got {v!r}")
         out[arm.strip()] = int(n)
     return out
-
-
-def _write_csv_atomic(df, path: Path) -> None:
-    """Write a CSV through a temporary file beside it, so a failure leaves no half file."""
-    import os
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w") as fh:
-            df.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @app.command()
@@ -301,13 +275,12 @@ def reconstruct(
 
     try:
         if from_summary:
-            from bayes_btc import reconstructed
-            from bayes_btc.trial import load_trial
+            from bayes_btc.inputs.trial import load_trial
+            from bayes_btc.reconstruction import bundled as reconstructed
 
             spec, _ = load_trial(trial)
             ipd, calibration = reconstructed.generate(spec, sets, seed)
-            _write_csv_atomic(ipd, out)
-            _write_csv_atomic(calibration, reconstructed.calibration_path(out))
+            reconstructed.save(ipd, calibration, out)
             cols = [
                 "endpoint",
                 "dataset",
@@ -325,8 +298,9 @@ def reconstruct(
                 f"calibration to {reconstructed.calibration_path(out)}"
             )
             return
-        from bayes_btc.reconstruct_km import load_km_csv, load_risk_csv
-        from bayes_btc.reconstruct_km import reconstruct as guyot
+        from bayes_btc.reconstruction.km import load_km_csv, load_risk_csv
+        from bayes_btc.reconstruction.km import reconstruct as guyot
+        from bayes_btc.tables import DATA_DIGITS, write_csv
 
         if km is None:
             raise InputError(
@@ -337,8 +311,8 @@ def reconstruct(
             load_km_csv(km), risk, _per_arm(n, "--n"), _per_arm(total_events, "--total-events")
         )
         acc_path = out.with_name(out.stem + "_accuracy.csv")
-        _write_csv_atomic(ipd, out)
-        _write_csv_atomic(accuracy, acc_path)
+        write_csv(ipd, out, DATA_DIGITS)
+        write_csv(accuracy, acc_path)
     except InputError as exc:
         raise _fail(exc) from None
     typer.echo(accuracy.to_string(index=False, float_format="%.4f"))
@@ -354,7 +328,7 @@ def report(
     """Rebuild report.md and report.html from a results folder, without refitting."""
     import time
 
-    from bayes_btc.report import write_report
+    from bayes_btc.output.report import write_report
 
     t0 = time.perf_counter()
     try:

@@ -21,16 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bayes_btc.analysis import run_analysis
-from bayes_btc.audit import audit_trial
-from bayes_btc.fit import sample_model
-from bayes_btc.historical import load_historical
-from bayes_btc.historical_priors import derive_map_priors
+from bayes_btc.analysis.run import run_analysis
+from bayes_btc.decisions.tipping import tipping_table
+from bayes_btc.inference.sampling import sample_model
+from bayes_btc.inputs.audit import audit_trial
+from bayes_btc.inputs.historical import load_historical
+from bayes_btc.inputs.plan import Plan, load_plan
+from bayes_btc.inputs.trial import load_trial
 from bayes_btc.models.beta_binomial import BinaryData, RatePriors, build_beta_binomial_model
 from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
-from bayes_btc.plan import Plan, load_plan
-from bayes_btc.tipping import tipping_table
-from bayes_btc.trial import load_trial
+from bayes_btc.priors.map_prior import derive_map_priors
 
 
 def conjugate_plan() -> Plan:

@@ -38,10 +38,10 @@ import numpy as np
 import nutpie
 import pymc as pm
 
-from bayes_btc import fit
+from bayes_btc.inference import sampling as fit
+from bayes_btc.inputs.plan import Sampler
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, build_pwe_model
-from bayes_btc.plan import Sampler
-from bayes_btc.pwe_data import PWETable, pwe_table, validate_cuts
+from bayes_btc.models.pwe_data import PWETable, pwe_table, validate_cuts
 
 CUTS = [2.0, 4.0, 6.0, 9.0, 12.0, 18.0, 24.0]  # months, the same at every size
 HAZARD_BREAKS = [0.0, 12.0]  # control hazard changes at 12 months

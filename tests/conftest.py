@@ -12,9 +12,9 @@ from lifelines.datasets import load_gbsg2
 from typer.testing import CliRunner
 
 from bayes_btc.cli import app
-from bayes_btc.ipd import DAYS_PER_MONTH
-from bayes_btc.plan import Plan, load_plan
-from bayes_btc.trial import TrialSpec, load_trial
+from bayes_btc.inputs.ipd import DAYS_PER_MONTH
+from bayes_btc.inputs.plan import Plan, load_plan
+from bayes_btc.inputs.trial import TrialSpec, load_trial
 
 BUNDLED_TRIAL = Path(__file__).parents[1] / "bayes_btc" / "data" / "chiecrct_20180167.toml"
 DEFAULT_PLAN = Path(__file__).parents[1] / "models" / "default.toml"

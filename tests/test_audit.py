@@ -5,7 +5,12 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bayes_btc.audit import audit_trial, counts_matching, denominators_matching, nearest_count
+from bayes_btc.inputs.audit import (
+    audit_trial,
+    counts_matching,
+    denominators_matching,
+    nearest_count,
+)
 
 
 def test_known_percentages_on_the_trial_denominators():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bayes_btc.cli import app
-from bayes_btc.results import CONTRACT_FILES
+from bayes_btc.output.write import CONTRACT_FILES
 from tests.conftest import BUNDLED_TRIAL, DEFAULT_PLAN
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from bayes_btc.analysis import pwe_tables
+from bayes_btc.analysis.run import pwe_tables
 from bayes_btc.cli import app
-from bayes_btc.ipd import load_adtte, load_ipd_csv
-from bayes_btc.results import CONTRACT_FILES
+from bayes_btc.inputs.ipd import load_adtte, load_ipd_csv
+from bayes_btc.output.write import CONTRACT_FILES
 
 ARMS = ["--treatment", "HORM", "--control", "NOHORM"]
 

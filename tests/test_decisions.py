@@ -3,18 +3,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from bayes_btc.decisions import (
-    BETTER,
-    CURVE,
-    NI,
-    Rule,
-    better_rule,
-    describe,
-    ni_rule,
-    noninferiority_table,
-    probability,
-)
-from bayes_btc.posterior import Fit
+from bayes_btc.decisions.rules import BETTER, CURVE, NI, Rule, endpoint_rules, probability
+from bayes_btc.decisions.tables import noninferiority_table
+from bayes_btc.decisions.wording import describe
+from bayes_btc.models.fit import Fit
 
 
 def _fit(endpoint: str, **draws: np.ndarray) -> Fit:
@@ -23,10 +15,13 @@ def _fit(endpoint: str, **draws: np.ndarray) -> Fit:
 
 
 def test_rules_follow_the_plan(plan):
-    assert ni_rule("survival", plan) == Rule("hr", "<", 1.3)
-    assert ni_rule("efficacy", plan) == Rule("rate_diff", ">", -0.1)
-    assert ni_rule("harm", plan) == Rule("rate_diff", "<", 0.1)
-    assert better_rule("harm") == Rule("rate_diff", "<", 0.0, BETTER)
+    rules = endpoint_rules(plan, {"PFS": "survival", "ORR": "efficacy", "AE_x": "harm"})
+    assert rules["PFS"].ni == Rule("hr", "<", 1.3)
+    assert rules["ORR"].ni == Rule("rate_diff", ">", -0.1)
+    assert rules["AE_x"].ni == Rule("rate_diff", "<", 0.1)
+    assert rules["AE_x"].better == Rule("rate_diff", "<", 0.0, BETTER)
+    assert rules["PFS"].better == Rule("hr", "<", 1.0, BETTER)
+    assert [r.margin for r in rules["ORR"].curve][:3] == [-0.2, -0.19, -0.18]
 
 
 def test_probability_counts_draws_strictly():
@@ -38,7 +33,7 @@ def test_probability_counts_draws_strictly():
 
 def test_table_has_plan_margin_curve_and_better_rows(plan):
     f = _fit("PFS", hr=np.linspace(0.5, 2.5, 1000))
-    t = noninferiority_table([f], {"PFS": "survival"}, plan)
+    t = noninferiority_table([f], endpoint_rules(plan, {"PFS": "survival"}))
     assert set(t["estimand"]) == {NI, CURVE, BETTER}
     curve = t[t["estimand"] == CURVE]
     assert len(curve) == 21

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayes_btc.exact import (
-    normal_posterior,
-    prob_beta_diff_above,
-    prob_hr_below,
-    prob_hr_below_mixture,
-    prob_rate_diff,
-    prob_rate_diff_mixture,
-)
-from bayes_btc.mixtures import BetaMixture, NormalMixture
+from bayes_btc.models.beta_binomial import prob_rate_diff_mixture
+from bayes_btc.models.loghr_summary import prob_hr_below_mixture
+from bayes_btc.priors.mixdiff import prob_beta_diff_above
+from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+
+
+def prob_rate_diff(events, n, prior, margin, direction):
+    both = BetaMixture.single(*prior)
+    return prob_rate_diff_mixture(events, n, (both, both), margin, direction)
 
 
 def test_normal_posterior_against_numerical_integration():
@@ -22,9 +22,10 @@ def test_normal_posterior_against_numerical_integration():
     dens = lambda t: stats.norm.pdf(t, *prior) * stats.norm.pdf(y, t, se)  # noqa: E731
     z, _ = integrate.quad(dens, -5, 5)
     below, _ = integrate.quad(dens, -5, np.log(1.3))
-    assert prob_hr_below(prior, y, se, 1.3) == pytest.approx(below / z, abs=1e-9)
+    single = NormalMixture.single(*prior)
+    assert prob_hr_below_mixture(single, y, se, 1.3) == pytest.approx(below / z, abs=1e-9)
     mean, _ = integrate.quad(lambda t: t * dens(t), -5, 5)
-    assert normal_posterior(*prior, y, se)[0] == pytest.approx(mean / z, abs=1e-9)
+    assert single.posterior(y, se).mean() == pytest.approx(mean / z, abs=1e-9)
 
 
 @pytest.mark.parametrize("margin", [-0.2, -0.1, 0.0, 0.1, 0.25])

@@ -14,14 +14,15 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from bayes_btc.figures import (
-    beta_difference_density,
-    interval_hazard_ratios,
-    prior_likelihood_posterior,
-    rank_plots,
-)
-from bayes_btc.posterior import Fit
-from bayes_btc.pwe_data import PWETable
+from bayes_btc.inputs.datakey import DataKey
+from bayes_btc.models import beta_binomial, loghr_summary
+from bayes_btc.models.fit import Fit
+from bayes_btc.models.pwe import interval_hr_bands
+from bayes_btc.models.pwe_data import PWETable
+from bayes_btc.output.figures.chains import rank_plots
+from bayes_btc.output.figures.density import beta_difference_density, prior_likelihood_posterior
+from bayes_btc.output.figures.survival import interval_hazard_ratios
+from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
 DIMS = ("chain", "draw")
 RNG = np.random.default_rng(20180167)
@@ -45,7 +46,9 @@ def _normal_fit(prior: str, m0: float, s0: float, y: float, se: float, model: st
     log_hr = RNG.normal(mp, sp, (4, 500))
     draws = {"hr": _da(np.exp(log_hr)), "log_hr": _da(log_hr)}
     inputs = {"prior_mean": m0, "prior_sd": s0, "y": y, "se": se}
-    return Fit("OS", model, prior, "loghr_summary", draws, inputs)
+    priors = {"log_hr": NormalMixture.single(m0, s0)}
+    exact = loghr_summary.exact_probability
+    return Fit("OS", model, prior, "loghr_summary", draws, inputs, priors, exact=exact)
 
 
 def _beta_fit(prior: str, a: float, b: float, k: tuple[int, int], n: tuple[int, int]) -> Fit:
@@ -54,7 +57,9 @@ def _beta_fit(prior: str, a: float, b: float, k: tuple[int, int], n: tuple[int, 
     draws = {"rate_TP": _da(t), "rate_GP": _da(c), "rate_diff": _da(t - c)}
     inputs = {"prior_a": a, "prior_b": b, "events_0": k[0], "n_0": n[0]}
     inputs |= {"events_1": k[1], "n_1": n[1]}
-    return Fit("ORR", "beta_binomial", prior, "beta_binomial", draws, inputs)
+    priors = {"rate_TP": BetaMixture.single(a, b), "rate_GP": BetaMixture.single(a, b)}
+    exact = beta_binomial.exact_probability
+    return Fit("ORR", "beta_binomial", prior, "beta_binomial", draws, inputs, priors, exact=exact)
 
 
 NORMAL_PRIORS = {"vague": (0.0, 10.0), "skeptical": (math.log(1.3), 0.16)}
@@ -142,15 +147,19 @@ def _table() -> PWETable:
 
 
 def test_interval_hazard_ratios(tmp_path):
-    path = interval_hazard_ratios(_nonph_tree(), _table(), "OS", "skeptical", tmp_path / "i.png")
+    bands = interval_hr_bands(_nonph_tree(), _table(), DataKey("OS"), "skeptical")
+    assert bands["median"] == pytest.approx([0.6, 0.9, 1.4], rel=0.05)  # padding sliced off
+    path = interval_hazard_ratios(
+        bands, _table(), "OS", "pwe_nonph", "skeptical", tmp_path / "i.png"
+    )
     assert path == tmp_path / "i.png"
     _image(path)
 
 
-def test_interval_hazard_ratios_needs_a_nonph_tree(tmp_path):
+def test_interval_hazard_ratios_needs_a_nonph_tree():
     ph = xr.DataTree.from_dict({"posterior": _nonph_tree()["posterior"].to_dataset()[["hr"]]})
     with pytest.raises(ValueError, match="non-PH"):
-        interval_hazard_ratios(ph, _table(), "OS", "vague", tmp_path / "i.png")
+        interval_hr_bands(ph, _table(), DataKey("OS"), "vague")
 
 
 def test_rank_plots_grid_and_limits(tmp_path, normal_fits):

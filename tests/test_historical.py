@@ -7,7 +7,7 @@ import math
 import pytest
 
 from bayes_btc.errors import InputError
-from bayes_btc.historical import binomial_series, load_historical, log_median_series
+from bayes_btc.inputs.historical import binomial_series, load_historical, log_median_series
 
 
 @pytest.fixture(scope="module")

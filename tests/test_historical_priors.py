@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
-from bayes_btc.analysis import with_prior_ess
-from bayes_btc.historical import HistoricalData, load_historical
-from bayes_btc.historical_priors import derive_map_priors
-from bayes_btc.mixtures import BetaMixture
-from bayes_btc.plan import HistoricalSettings, Sampler
+from bayes_btc.decisions.tables import with_prior_ess
+from bayes_btc.inputs.historical import HistoricalData, load_historical
+from bayes_btc.inputs.plan import HistoricalSettings, Sampler
+from bayes_btc.priors.map_prior import derive_map_priors
+from bayes_btc.priors.mixtures import BetaMixture
 
 SAMPLER = Sampler(chains=4, cores=2, tune=1000, draws=2000, seed=31)
 TRIALS = [  # (name, responders, n, median months, CI)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lifelines.datasets import load_leukemia
 
 from bayes_btc.errors import InputError
-from bayes_btc.ipd import DAYS_PER_MONTH, from_frame, load_adtte, load_ipd_csv
+from bayes_btc.inputs.ipd import DAYS_PER_MONTH, from_frame, load_adtte, load_ipd_csv
 
 PLAIN = "arm,time,event\nA,1.5,1\nA,2,0\nA,3,1\nB,4,1\nB,5,0\nB,6,0\n"
 ADAM = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayes_btc.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
-from bayes_btc.mixtures import BetaMixture, NormalMixture
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
+from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
 TRUE_BETA = BetaMixture((0.7, 0.3), (20.0, 3.0), (60.0, 3.0))
 TRUE_NORMAL = NormalMixture((0.6, 0.4), (0.1, -0.6), (0.2, 0.5))

@@ -10,7 +10,7 @@ import pytest
 from scipy import integrate, stats
 
 from bayes_btc.cli import app
-from bayes_btc.plan import load_plan
+from bayes_btc.inputs.plan import load_plan
 
 EXAMPLE = Path(__file__).parents[1] / "models" / "examples" / "mixture_priors.toml"
 COUNTS = {"TP": (13, 33), "GP": (12, 34)}  # the abstract's ORR, as the audit reads it

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from bayes_btc.mixtures import BetaMixture, NormalMixture, prob_normal_mixture_below
+from bayes_btc.priors.mixtures import BetaMixture, NormalMixture, prob_normal_mixture_below
 
 TIGHT = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 500}
 BMIX = BetaMixture((0.6, 0.3, 0.1), (12.5, 3.0, 2.0), (40.0, 3.0, 8.0))

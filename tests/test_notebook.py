@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from bayes_btc.plan import load_plan
-from bayes_btc.trial import load_trial
+from bayes_btc.inputs.plan import load_plan
+from bayes_btc.inputs.trial import load_trial
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "reanalysis.ipynb"
 CELL_TIMEOUT_S = 600  # per cell; the fit cell takes ~60-90 s in quick mode

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from bayes_btc.errors import InputError
-from bayes_btc.plan import load_plan
+from bayes_btc.inputs.plan import load_plan
 from tests.conftest import DEFAULT_PLAN
 
 

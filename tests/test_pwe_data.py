@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bayes_btc.errors import InputError
-from bayes_btc.pwe_data import cuts_by_events, pwe_table, validate_cuts
+from bayes_btc.models.pwe_data import cuts_by_events, pwe_table, validate_cuts
 
 
 def _brute(time, event, arm, edges):

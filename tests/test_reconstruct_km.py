@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
 from bayes_btc.errors import InputError
-from bayes_btc.reconstruct_km import (
+from bayes_btc.reconstruction.km import (
     clean_km,
     load_km_csv,
     load_risk_csv,

@@ -17,14 +17,14 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from scipy.optimize import minimize_scalar
 
 from bayes_btc.errors import InputError
-from bayes_btc.reconstruct_summary import (
+from bayes_btc.inputs.trial import TrialSpec
+from bayes_btc.reconstruction.summary import (
     SummaryTarget,
     cox_binary,
     km_median,
     reconstruct_from_summary,
     to_ipd,
 )
-from bayes_btc.trial import TrialSpec
 
 TIGHT = {"precision": 1e-14, "r_precision": 0.0, "step_size": 1.0}  # lifelines to convergence
 SLACK = 1e-6  # lifelines vs module arithmetic at a tolerance boundary

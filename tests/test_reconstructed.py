@@ -11,7 +11,7 @@ import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
 from bayes_btc.cli import app
-from bayes_btc.reconstructed import BUNDLED
+from bayes_btc.reconstruction.bundled import BUNDLED
 from tests.test_reconstruct_km import cox_hr, digitise, risk_table, simulate
 
 SHIPPED = __import__("pathlib").Path(__file__).parents[1] / "bayes_btc" / "data" / BUNDLED

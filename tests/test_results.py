@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bayes_btc.errors import InputError
-from bayes_btc.results import staged_output
+from bayes_btc.output.folder import staged_output
 
 
 def _snapshot(folder):
@@ -41,3 +41,35 @@ def test_unwritable_or_file_target_is_input_error(tmp_path):
         pass
     with pytest.raises(InputError, match="cannot write"), staged_output(f / "sub" / "out"):
         pass
+
+
+def test_results_hold_the_contract_and_posteriors_carry_their_settings(quick_results):
+    """Every contract file is written, and each posterior/*.nc stores the plan and sampler
+    settings it was fitted with (as in the provenance), refusing other settings on load."""
+    import json
+
+    from bayes_btc.inputs.plan import Plan, Sampler
+    from bayes_btc.output.contract import CONTRACT_FILES
+    from bayes_btc.output.provenance import config_hash
+    from bayes_btc.output.saved import read_posterior
+
+    assert all((quick_results / f).exists() for f in CONTRACT_FILES)
+    prov = json.loads((quick_results / "provenance.json").read_text())
+    plan = Plan.model_validate(prov["plan"]["content"])
+    sampler = Sampler.model_validate(
+        {k: v for k, v in prov["sampler"].items() if k in Sampler.model_fields}
+    )
+    files = sorted((quick_results / "posterior").glob("*.nc"))
+    assert {f.stem for f in files} >= {"loghr_summary", "beta_binomial"}
+    for f in files:
+        tree = read_posterior(f, plan, sampler)
+        a = tree.attrs
+        assert json.loads(a["plan_json"]) == prov["plan"]["content"]
+        assert json.loads(a["sampler_json"])["draws"] == prov["sampler"]["draws"]
+        assert a["config_sha256"] == config_hash(a["plan_json"], a["sampler_json"])
+        assert a["plan_sha256"] == prov["plan"]["sha256"]
+    other = plan.model_copy(update={"decision_threshold": 0.9})
+    with pytest.raises(InputError, match="another plan"):
+        read_posterior(files[0], other)
+    with pytest.raises(InputError, match="another sampler"):
+        read_posterior(files[0], None, sampler.model_copy(update={"draws": 7}))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from bayes_btc.survival import median_survival, rmst, survival_at
+from bayes_btc.models.pwe_survival import median_survival, rmst, survival_at
 
 EDGES = np.array([0.0, 2.0, 5.0, 10.0])
 

@@ -13,11 +13,29 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bayes_btc import tipping
-from bayes_btc.audit import audit_trial
-from bayes_btc.exact import prob_beta_diff_above, prob_hr_below, prob_rate_diff
-from bayes_btc.plan import Plan
-from bayes_btc.trial import TrialSpec
+from bayes_btc.decisions import tipping
+from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
+from bayes_btc.inputs.audit import audit_trial
+from bayes_btc.inputs.plan import Plan
+from bayes_btc.inputs.trial import TrialSpec
+from bayes_btc.models.beta_binomial import prob_rate_diff_mixture
+from bayes_btc.models.loghr_summary import prob_hr_below_mixture
+from bayes_btc.output.figures.tipping import heatmap
+from bayes_btc.priors.mixdiff import prob_beta_diff_above
+from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+from bayes_btc.tables import write_csv
+
+
+def prob_hr_below(prior, y, se, margin):
+    """The summary model's exact P(HR < margin) under one normal prior (adaptive path)."""
+    return prob_hr_below_mixture(NormalMixture.single(*prior), y, se, margin)
+
+
+def prob_rate_diff(events, n, prior, margin, direction):
+    """The beta-binomial model's exact P(NI) under one Beta prior on both arms."""
+    both = BetaMixture.single(*prior)
+    return prob_rate_diff_mixture(events, n, (both, both), margin, direction)
+
 
 RNG = np.random.default_rng(20180167)
 
@@ -198,7 +216,7 @@ def test_tipping_table_covers_every_endpoint(table, spec, plan, tmp_path: Path) 
     assert table["probability"].between(0, 1).all()
     ni = table["probability"] >= plan.decision_threshold
     assert (table["non_inferior"] == ni).all()
-    path = tipping.write_table(table, tmp_path)
+    path = write_csv(table, tmp_path / "tipping_point.csv")
     assert path.name == "tipping_point.csv"
     back = pd.read_csv(path)
     assert back.shape == table.shape
@@ -210,7 +228,7 @@ def test_weakest_flip_reverses_the_conclusion_and_nothing_weaker_does(
     table, plan, endpoint: str
 ) -> None:
     thr = plan.decision_threshold
-    flip = tipping.weakest_flip(table, thr, endpoint=endpoint)
+    flip = weakest_flip(table, thr, endpoint=endpoint)
     d = table[table["endpoint"] == endpoint]
     ref_ni = flip["reference_probability"] >= thr
     assert flip["reference_non_inferior"] == ref_ni
@@ -229,7 +247,7 @@ def test_weakest_flip_reverses_the_conclusion_and_nothing_weaker_does(
 
 
 def test_weakest_loghr_prior_judged_against_the_trial(spec, plan, table) -> None:
-    flip = tipping.weakest_flip(table, plan.decision_threshold, endpoint="PFS")
+    flip = weakest_flip(table, plan.decision_threshold, endpoint="PFS")
     y, se = _loghr_inputs(spec, "PFS")
     loc, sd = flip["prior_location"], flip["prior_strength"]
     prior_ni = stats.norm.cdf((math.log(plan.margins.hr) - math.log(loc)) / sd)
@@ -244,7 +262,7 @@ def test_weakest_flip_says_when_no_prior_in_the_grid_does_it(spec, plan) -> None
     t = tipping.tipping_loghr(
         y, se, plan.margins.hr, plan.decision_threshold, [1.2, 1.5], [1.0, 2.0]
     )
-    flip = tipping.weakest_flip(t)
+    flip = weakest_flip(t)
     assert not flip["found"] and flip["prior_location"] is None
     assert "no prior in the grid" in flip["text"]
 
@@ -298,15 +316,15 @@ def test_threshold_contour_converges_on_a_finer_grid(spec, plan) -> None:
 
 
 def test_sentences_one_per_endpoint_with_computed_numbers(spec, plan, counts, table) -> None:
-    sentences = tipping.tipping_sentences(spec, plan, counts, table)
+    sentences = tipping_sentences(spec, plan, counts, table)
     names = [*spec.survival, *spec.binary]
     assert len(sentences) == len(names)
     for name, text in zip(names, sentences, strict=True):
         assert text.startswith(f"{name}: ")
         assert "nan" not in text and "None" not in text
-        flip = tipping.weakest_flip(table, plan.decision_threshold, endpoint=name)
+        flip = weakest_flip(table, plan.decision_threshold, endpoint=name)
         assert flip["text"] in text
-    pfs = tipping.weakest_flip(table, plan.decision_threshold, endpoint="PFS")
+    pfs = weakest_flip(table, plan.decision_threshold, endpoint="PFS")
     y, se = _loghr_inputs(spec, "PFS")
     text = sentences[0]
     assert f"centred at {pfs['prior_location']:.2f} with SD {pfs['prior_strength']:.2f}" in text
@@ -317,7 +335,8 @@ def test_sentences_one_per_endpoint_with_computed_numbers(spec, plan, counts, ta
 
 @pytest.mark.parametrize("endpoint", ["PFS", "ORR"])
 def test_heatmap_png_is_written(table, plan, endpoint: str, tmp_path: Path) -> None:
-    path = tipping.heatmap(table, endpoint, plan.decision_threshold, tmp_path / f"{endpoint}.png")
+    flip = weakest_flip(table, plan.decision_threshold, endpoint=endpoint)
+    path = heatmap(table, endpoint, plan.decision_threshold, flip, tmp_path / f"{endpoint}.png")
     assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     img = mpimg.imread(path)
     assert img.shape[0] > 300 and img.shape[1] > 400
@@ -333,4 +352,4 @@ def test_bad_inputs_are_refused() -> None:
         tipping.tipping_loghr(0.1, 0.0, 1.3, 0.975)
     bare = pd.DataFrame({"prior_mean_hr": [1.0], "prior_sd": [1.0], "probability": [0.5]})
     with pytest.raises(ValueError, match="attrs"):
-        tipping.weakest_flip(bare, 0.975)
+        weakest_flip(bare, 0.975)

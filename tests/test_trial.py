@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bayes_btc.errors import InputError
-from bayes_btc.trial import load_trial
+from bayes_btc.inputs.trial import load_trial
 from tests.conftest import BUNDLED_TRIAL
 
 

@@ -18,8 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
+import xarray as xr
 
-from bayes_btc.mixtures import BetaMixture
+from bayes_btc.models.components import beta_prior
+from bayes_btc.models.fit import Comparison, Fit
+from bayes_btc.priors.mixdiff import prob_mixture_diff_above
+from bayes_btc.priors.mixtures import BetaMixture
 
 MODEL = "beta_binomial"
 
@@ -98,3 +102,59 @@ def build_beta_binomial_model(data: BinaryData, priors: RatePriors) -> pm.Model:
         pm.Binomial("events_obs", n=n[:, :, None], p=rate, observed=k, dims=dims)
         pm.Deterministic("rate_diff", rate[:, 0, :] - rate[:, 1, :], dims=("endpoint", "prior"))
     return model
+
+
+def fits_from_beta_binomial(tree: xr.DataTree) -> list[Fit]:
+    """Split the batched beta-binomial fit into one Fit per endpoint x prior."""
+    post, const = tree["posterior"].to_dataset(), tree["constant_data"].to_dataset()
+    family = str(tree["posterior"].attrs.get("model_family", MODEL))
+    arms = [str(a) for a in post["arm"].values]
+    fits = []
+    for e in post["endpoint"].values:
+        for p in post["prior"].values:
+            c = const.sel(endpoint=e, prior=p)
+            if "prior_applies" in c and not bool(c["prior_applies"]):
+                continue  # a placeholder cell: this prior has no version for this endpoint
+            cell = post.sel(endpoint=e, prior=p)
+            draws = {f"rate_{a}": cell["rate"].sel(arm=a) for a in arms}
+            draws["rate_diff"] = cell["rate_diff"]
+            priors = {f"rate_{a}": beta_prior(c.sel(arm=a)) for a in arms}
+            inputs: dict[str, float] = {}
+            first, second = priors.values()
+            if first == second and first.n_components == 1:
+                inputs |= {"prior_a": first.a[0], "prior_b": first.b[0]}
+            for i, a in enumerate(arms):
+                inputs[f"events_{i}"] = float(c["events"].sel(arm=a))
+                inputs[f"n_{i}"] = float(c["n"].sel(arm=a))
+            fits.append(
+                Fit(str(e), MODEL, str(p), family, draws, inputs, priors, exact=exact_probability)
+            )
+    return fits
+
+
+def prob_rate_diff_mixture(
+    events: tuple[int, int],
+    n: tuple[int, int],
+    priors: tuple[BetaMixture, BetaMixture],
+    margin: float,
+    direction: str,
+) -> float:
+    """Exact posterior P(rate_T - rate_C `direction` margin) under Beta-mixture priors per arm
+    (treatment, control): each arm's posterior is the conjugate mixture update."""
+    post_t = priors[0].posterior(events[0], n[0])
+    post_c = priors[1].posterior(events[1], n[1])
+    above = prob_mixture_diff_above(post_t, post_c, margin)
+    return above if direction == ">" else 1.0 - above
+
+
+def exact_probability(fit: Fit, rule: Comparison) -> float:
+    """Exact posterior P(rate_diff `direction` margin) of one cell: each arm's conjugate
+    (mixture) Beta update, and the difference by quadrature."""
+    if rule.quantity != "rate_diff":
+        raise ValueError(f"no exact reference for {rule.quantity!r} in {fit.model}")
+    t, c = fit.priors.values()
+    assert isinstance(t, BetaMixture) and isinstance(c, BetaMixture)
+    i = fit.inputs
+    events = (int(i["events_0"]), int(i["events_1"]))
+    n = (int(i["n_0"]), int(i["n_1"]))
+    return prob_rate_diff_mixture(events, n, (t, c), rule.margin, rule.direction)

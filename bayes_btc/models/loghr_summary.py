@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
-from pytensor.tensor.sharedvar import TensorSharedVariable
+import xarray as xr
 
-from bayes_btc.audit import se_from_ci
-from bayes_btc.mixtures import NormalMixture
-from bayes_btc.trial import TrialSpec
+from bayes_btc.inputs.audit import se_from_ci
+from bayes_btc.inputs.trial import TrialSpec
+from bayes_btc.models.components import mixture_arrays, normal_mixture_rv, normal_prior
+from bayes_btc.models.fit import Comparison, Fit
+from bayes_btc.priors.mixtures import NormalMixture, prob_normal_mixture_below
 
 MODEL = "loghr_summary"
 READINGS = {"as_printed": MODEL, "inverted": f"{MODEL}_inverted"}
@@ -43,26 +44,6 @@ class LogHRData:
         y = np.array([math.log(spec.survival[e].hr) for e in names])
         se = np.array([se_from_ci(*spec.survival[e].ci, spec.survival[e].ci_level) for e in names])
         return cls(names, np.stack([y, -y], axis=1), se)
-
-
-def mixture_arrays(priors: dict[str, NormalMixture]) -> tuple[np.ndarray, ...]:
-    """(weights, means, sds), each (prior, component), padded to the largest mixture."""
-    k = max(m.n_components for m in priors.values())
-    w, m, s = (np.stack(x) for x in zip(*(p.padded(k) for p in priors.values()), strict=True))
-    return w, m, s
-
-
-def normal_mixture_rv(
-    name: str,
-    w: TensorSharedVariable,
-    mean: TensorSharedVariable,
-    sd: TensorSharedVariable,
-    dims: tuple[str, ...],
-) -> pt.TensorVariable:
-    """A Normal (one component) or NormalMixture prior; the components on the last axis."""
-    if w.get_value().shape[-1] == 1:
-        return pm.Normal(name, mu=mean[..., 0], sigma=sd[..., 0], dims=dims)
-    return pm.NormalMixture(name, w=w, mu=mean, sigma=sd, dims=dims)
 
 
 def build_loghr_model(data: LogHRData, priors: dict[str, NormalMixture]) -> pm.Model:
@@ -86,3 +67,51 @@ def build_loghr_model(data: LogHRData, priors: dict[str, NormalMixture]) -> pm.M
         pm.Normal("y_obs", mu=log_hr, sigma=se[:, None, None], observed=y, dims=dims)
         pm.Deterministic("hr", pm.math.exp(log_hr), dims=dims)
     return model
+
+
+def fits_from_loghr(tree: xr.DataTree) -> list[Fit]:
+    """Split the batched summary log-HR fit into one Fit per endpoint x reading x prior."""
+    post, const = tree["posterior"].to_dataset(), tree["constant_data"].to_dataset()
+    family = str(tree["posterior"].attrs.get("model_family", "loghr_summary"))
+    fits = []
+    for e in post["endpoint"].values:
+        for reading, model in READINGS.items():
+            for p in post["prior"].values:
+                cell = post.sel(endpoint=e, reading=reading, prior=p)
+                c = const.sel(endpoint=e, reading=reading, prior=p)
+                prior = normal_prior(c)
+                inputs = {"y": float(c["y"]), "se": float(c["se"])}
+                if prior.n_components == 1:
+                    inputs |= {"prior_mean": prior.means[0], "prior_sd": prior.sds[0]}
+                draws = {"hr": cell["hr"], "log_hr": cell["log_hr"]}
+                fits.append(
+                    Fit(
+                        str(e),
+                        model,
+                        str(p),
+                        family,
+                        draws,
+                        inputs,
+                        {"log_hr": prior},
+                        exact=exact_probability,
+                    )
+                )
+    return fits
+
+
+def prob_hr_below_mixture(
+    prior: NormalMixture, log_hr: float, se: float, margin_hr: float
+) -> float:
+    """Exact posterior P(HR < margin_hr) under a normal-mixture prior on the log-HR."""
+    return prob_normal_mixture_below(prior.posterior(log_hr, se), math.log(margin_hr))
+
+
+def exact_probability(fit: Fit, rule: Comparison) -> float:
+    """Exact posterior P(HR `direction` margin) of one cell (normal or normal-mixture prior,
+    normal likelihood on the published log-HR): the conjugate mixture update."""
+    if rule.quantity != "hr":
+        raise ValueError(f"no exact reference for {rule.quantity!r} in {fit.model}")
+    prior = fit.priors["log_hr"]
+    assert isinstance(prior, NormalMixture)
+    below = prob_hr_below_mixture(prior, fit.inputs["y"], fit.inputs["se"], rule.margin)
+    return below if rule.direction == "<" else 1.0 - below

@@ -7,7 +7,7 @@
                                  log_median_new[s] = mu[s] + tau[s] z_new[s]
 
 The predictive draws are the MAP prior (Neuenschwander et al. 2010, Clin Trials 7:5-18) for the
-control arm of the new trial; `historical_priors` approximates them by mixtures. Every series is
+control arm of the new trial; `priors.map_prior` approximates them by mixtures. Every series is
 a batched endpoint of one model, so one compilation serves them all. mu has weakly-informative
 priors: Normal(0, 2) on the logit scale, Normal(2, 2) on log months (e^2 ~ 7 months).
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 
-from bayes_btc.historical import BinomialSeries, LogMedianSeries
+from bayes_btc.inputs.historical import BinomialSeries, LogMedianSeries
 
 MODEL = "map_meta"
 

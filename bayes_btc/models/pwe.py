@@ -27,10 +27,14 @@ from typing import Literal
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 
-from bayes_btc.mixtures import NormalMixture
-from bayes_btc.models.loghr_summary import mixture_arrays, normal_mixture_rv
-from bayes_btc.pwe_data import PWETable
+from bayes_btc.inputs.datakey import DataKey
+from bayes_btc.models.components import mixture_arrays, normal_mixture_rv
+from bayes_btc.models.fit import Fit
+from bayes_btc.models.pwe_data import PWETable
+from bayes_btc.models.pwe_survival import median_survival, rmst, survival_at, survival_curve
+from bayes_btc.priors.mixtures import NormalMixture
 
 Variant = Literal["ph", "nonph"]
 MODEL_NAMES: dict[str, str] = {"ph": "pwe_ph", "nonph": "pwe_nonph"}
@@ -198,3 +202,95 @@ def build_pwe_model(
         pm.Poisson("events_obs", mu=mu, observed=observed.astype(np.int64))
         pm.Deterministic("hr", pt.exp(model["log_hr"]), dims=("endpoint", "prior"))
     return model
+
+
+def pwe_quantities(
+    log_h_t: np.ndarray,
+    log_h_c: np.ndarray,
+    edges: np.ndarray,
+    arms: tuple[str, str],
+    landmarks: list[float],
+    horizon: float,
+) -> dict[str, np.ndarray]:
+    """Medians, S(t) at landmarks and RMST per arm (and its difference), per draw."""
+    out: dict[str, np.ndarray] = {}
+    for arm, lh in zip(arms, (log_h_t, log_h_c), strict=True):
+        out[f"median_{arm}"] = median_survival(lh, edges)
+        for t in landmarks:
+            out[f"s{t:g}_{arm}"] = survival_at(t, lh, edges)
+        out[f"rmst_{arm}"] = rmst(horizon, lh, edges)
+    out["rmst_diff"] = out[f"rmst_{arms[0]}"] - out[f"rmst_{arms[1]}"]
+    return out
+
+
+def fits_from_pwe(
+    tree: xr.DataTree,
+    tables: dict[DataKey, PWETable],
+    arms: tuple[str, str],
+    model: str,
+    landmarks: list[float],
+    horizon: float,
+) -> list[Fit]:
+    """One Fit per endpoint x prior of a batched PWE fit, with the survival quantities."""
+    post = tree["posterior"].to_dataset()
+    family = str(tree["posterior"].attrs.get("model_family", model))
+    fits = []
+    for key, table in tables.items():
+        k = table.n_intervals
+        for p in post["prior"].values:
+            cell = post.sel(endpoint=key.label, prior=p)
+            dims = ("chain", "draw")
+            log_h0 = cell["log_h0"].values[..., :k]
+            if "log_hr_interval" in cell:
+                log_hr_k = cell["log_hr_interval"].values[..., :k]
+            else:
+                log_hr_k = np.repeat(cell["log_hr"].values[..., None], k, axis=-1)
+            draws = {"hr": cell["hr"], "log_hr": cell["log_hr"]}
+            derived = pwe_quantities(
+                log_h0 + log_hr_k, log_h0, table.edges, arms, landmarks, horizon
+            )
+            draws |= {q: xr.DataArray(v, dims=dims) for q, v in derived.items()}
+            if "log_hr_interval" in cell:
+                for i in range(k):
+                    draws[f"hr_interval_{i + 1}"] = xr.DataArray(
+                        np.exp(log_hr_k[..., i]), dims=dims
+                    )
+            inputs = {"n_intervals": float(k), "events": float(table.events.sum())}
+            fits.append(
+                Fit(key.endpoint, model, str(p), family, draws, inputs, dataset=key.dataset)
+            )
+    return fits
+
+
+def survival_bands(
+    tree: xr.DataTree, table: PWETable, key: DataKey, prior: str, times: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Posterior S(t) per arm ("treatment", "control") at `times`: rows 2.5%, 50%, 97.5%."""
+    cell = tree["posterior"].to_dataset().sel(endpoint=key.label, prior=prior)
+    k = table.n_intervals
+    log_h0 = cell["log_h0"].values[..., :k].reshape(-1, k)
+    if "log_hr_interval" in cell:
+        log_hr = cell["log_hr_interval"].values[..., :k].reshape(-1, k)
+    else:
+        log_hr = np.repeat(cell["log_hr"].values.reshape(-1, 1), k, axis=-1)
+    out = {}
+    for arm, lh in (("treatment", log_h0 + log_hr), ("control", log_h0)):
+        curves = survival_curve(times, lh, table.edges)
+        out[arm] = np.quantile(curves, [0.025, 0.5, 0.975], axis=0)
+    return out
+
+
+def interval_hr_bands(
+    tree: xr.DataTree, table: PWETable, key: DataKey, prior: str
+) -> dict[str, np.ndarray]:
+    """Posterior 2.5/50/97.5% of the HR in each interval of a non-PH fit ("lo", "median",
+    "hi"), and of the event-weighted average HR ("average")."""
+    post = tree["posterior"].to_dataset()
+    if "log_hr_interval" not in post:
+        raise ValueError("not a non-PH PWE fit: the tree has no log_hr_interval")
+    k = table.n_intervals
+    cell = post.sel(endpoint=key.label, prior=prior)
+    log_hr = cell["log_hr_interval"].transpose("chain", "draw", "interval").values[..., :k]
+    lo, med, hi = np.exp(np.quantile(log_hr.reshape(-1, k), [0.025, 0.5, 0.975], axis=0))
+    avg = np.quantile(np.asarray(cell["hr"].values).ravel(), [0.025, 0.5, 0.975])
+    return {"lo": lo, "median": med, "hi": hi, "average": avg}

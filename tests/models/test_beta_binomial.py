@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayes_btc.fit import sample_model
-from bayes_btc.mixtures import BetaMixture
+from bayes_btc.inference.sampling import sample_model
+from bayes_btc.inputs.plan import Sampler
 from bayes_btc.models.beta_binomial import BinaryData, RatePriors, build_beta_binomial_model
-from bayes_btc.plan import Sampler
+from bayes_btc.priors.mixtures import BetaMixture
 
 PRIORS = {"vague": (1.0, 1.0), "jeffreys": (0.5, 0.5), "informative": (20.0, 30.0)}
 COUNTS = {"ORR": {"TP": (13, 33), "GP": (12, 34)}, "AE_x": {"TP": (0, 33), "GP": (26, 34)}}

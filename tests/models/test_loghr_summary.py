@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayes_btc.fit import sample_model
-from bayes_btc.mixtures import NormalMixture
+from bayes_btc.inference.sampling import sample_model
+from bayes_btc.inputs.plan import Sampler
 from bayes_btc.models.loghr_summary import READINGS, LogHRData, build_loghr_model
-from bayes_btc.plan import Sampler
+from bayes_btc.priors.mixtures import NormalMixture
 
 PRIORS = {"vague": (0.0, 10.0), "skeptical": (math.log(1.3), 0.1595), "tight": (-0.5, 0.05)}
 SINGLE = {k: NormalMixture.single(m, s) for k, (m, s) in PRIORS.items()}

@@ -11,12 +11,12 @@ import pytest
 from lifelines import CoxPHFitter
 from scipy import optimize, stats
 
-from bayes_btc.fit import sample_model
-from bayes_btc.mixtures import NormalMixture
+from bayes_btc.inference.sampling import sample_model
+from bayes_btc.inputs.plan import Sampler
 from bayes_btc.models.pwe import PWEData, build_pwe_model
-from bayes_btc.plan import Sampler
-from bayes_btc.pwe_data import PWETable, cuts_by_events, pwe_table
-from bayes_btc.survival import median_survival
+from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table
+from bayes_btc.models.pwe_survival import median_survival
+from bayes_btc.priors.mixtures import NormalMixture
 
 VAGUE = {"vague": NormalMixture.single(0.0, 10.0)}
 SAMPLER = Sampler(chains=4, cores=2, tune=1000, draws=1500, seed=5)

@@ -1,0 +1,258 @@
+"""The whole re-analysis as one function a notebook can call: audit -> models -> fits ->
+decisions -> diagnostics -> tipping point, assumptions and figure specs. No files are read or
+written here (see `bayes_btc.output` for that)."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import xarray as xr
+
+from bayes_btc.analysis.assumptions import assumptions
+from bayes_btc.analysis.figures import figure_specs
+from bayes_btc.analysis.result import Analysis, Tipping
+from bayes_btc.decisions.rules import endpoint_rules
+from bayes_btc.decisions.tables import (
+    decision_table,
+    mark_failed,
+    noninferiority_table,
+    with_prior_ess,
+)
+from bayes_btc.decisions.tipping import tipping_table
+from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
+from bayes_btc.inference.diagnostics import diagnostics_table, divergences
+from bayes_btc.inference.exact_check import exact_check
+from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
+from bayes_btc.inference.sampling import Progress, quiet, sample_model
+from bayes_btc.inference.summary import summary_table
+from bayes_btc.inputs.audit import AuditResult, audit_ipd, audit_trial
+from bayes_btc.inputs.datakey import DataKey, reconstructed_model
+from bayes_btc.inputs.historical import load_historical
+from bayes_btc.inputs.ipd import SurvivalIPD
+from bayes_btc.inputs.plan import Plan, Sampler
+from bayes_btc.inputs.study import Study
+from bayes_btc.inputs.trial import EndpointKind, TrialSpec
+from bayes_btc.models.beta_binomial import (
+    BinaryData,
+    build_beta_binomial_model,
+    fits_from_beta_binomial,
+)
+from bayes_btc.models.fit import Fit
+from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model, fits_from_loghr
+from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model, fits_from_pwe
+from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
+from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
+from bayes_btc.priors.named import (
+    control_median_priors,
+    loghr_prior_applies,
+    loghr_priors,
+    rate_priors,
+)
+
+
+def endpoint_kinds(spec: TrialSpec | None, endpoints: list[str]) -> dict[str, EndpointKind]:
+    """survival / efficacy / harm for each analysed endpoint."""
+    if spec is None:
+        return dict.fromkeys(endpoints, "survival")
+    return {e: spec.kind(e) for e in endpoints}
+
+
+def pwe_tables(ipd: dict[DataKey, SurvivalIPD], plan: Plan) -> dict[DataKey, PWETable]:
+    """Sufficient statistics per data set with the plan's cut points (or its event rule)."""
+    out = {}
+    for key, d in ipd.items():
+        if plan.pwe.cuts is not None:
+            where = f"plan pwe.cuts ({key.label})"
+            cuts = validate_cuts(plan.pwe.cuts, float(d.time.max()), where)
+        else:
+            cuts = cuts_by_events(
+                d.time, d.event, plan.pwe.events_per_interval, plan.pwe.max_intervals
+            )
+        out[key] = pwe_table(d.time, d.event, d.arm_index(), cuts)
+    return out
+
+
+def fit_pwe(
+    tables: dict[DataKey, PWETable],
+    plan: Plan,
+    sampler: Sampler,
+    study: Study,
+    progress: Progress,
+    trees: dict[str, xr.DataTree],
+    historical: HistoricalPriors | None = None,
+) -> list[Fit]:
+    """Fit the PH and non-PH PWE models (one compile each) to every data set in `tables`;
+    models on reconstructed sets are named `<model>_reconstructed`."""
+    priors = loghr_priors(plan, with_baseline=True)
+    endpoints = sorted({k.endpoint for k in tables})
+    by_endpoint = control_median_priors(plan, endpoints, historical)
+    medians = {(k.label, p): by_endpoint[(k.endpoint, p)] for k in tables for p in priors}
+    s = plan.pwe
+    pp = PWEPriors(
+        s.baseline_log_hazard_mean, s.baseline_log_hazard_sd, s.smoothing_sd, s.hr_smoothing_sd
+    )
+    data = PWEData([k.label for k in tables], list(tables.values()))
+    reconstructed = any(k.reconstructed for k in tables)
+    fits: list[Fit] = []
+    for variant, base in MODEL_NAMES.items():
+        name = reconstructed_model(base) if reconstructed else base
+        model = build_pwe_model(data, priors, variant, pp, medians)
+        trees[name] = sample_model(model, sampler, name, progress)
+        fits += [
+            f
+            for f in fits_from_pwe(
+                trees[name], tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
+            )
+            if loghr_prior_applies(plan, f.endpoint, f.prior, historical)
+        ]
+    return fits
+
+
+def run_analysis(
+    spec: TrialSpec | None,
+    plan: Plan,
+    *,
+    ipd: dict[str, SurvivalIPD] | None = None,
+    reconstructed: dict[str, list[SurvivalIPD]] | None = None,
+    quick: bool = False,
+    seed: int | None = None,
+    progress: Progress = quiet,
+) -> Analysis:
+    """Audit the inputs, fit every model family once, and derive the results.
+
+    `spec` is a published-summary trial (summary log-HR and beta-binomial models); `ipd` is
+    patient-level survival data per endpoint (PWE PH and non-PH models); `reconstructed` is
+    several reconstructed data sets per endpoint, fitted set by set (batched) and pooled
+    (models `pwe_ph_reconstructed`, `pwe_nonph_reconstructed`).
+    """
+    t_start = time.perf_counter()
+    ipd = ipd or {}
+    if spec is None and not ipd:
+        raise ValueError("nothing to analyse: give a trial spec, patient data or both")
+    sampler = plan.sampler_quick if quick else plan.sampler
+    if seed is not None:
+        sampler = sampler.model_copy(update={"seed": seed})
+    study = Study.from_trial(spec) if spec is not None else Study.from_ipd(ipd)
+    available = [*(spec.survival if spec else {}), *ipd, *(spec.binary if spec else {})]
+    endpoints = plan.select_endpoints(list(dict.fromkeys(available)))
+    kinds = endpoint_kinds(spec, endpoints)
+    rules = endpoint_rules(plan, kinds)
+    own = {DataKey(e): d for e, d in ipd.items() if e in endpoints}
+    own_tables = pwe_tables(own, plan)  # validates cut points before any sampling
+    audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd_by_name(own))
+    progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
+
+    trees: dict[str, xr.DataTree] = {}
+    fits: list[Fit] = []
+    historical = None
+    if plan.uses_historical:
+        data, sha = load_historical(plan.historical.data)
+        historical = derive_map_priors(data, endpoints, plan.historical, sampler, progress)
+        if historical is not None:
+            historical.data_sha256 = sha
+            trees["map_meta"] = historical.tree
+    surv = [e for e in endpoints if spec is not None and e in spec.survival]
+    summary_priors = loghr_priors(plan, with_baseline=False)
+    if surv and summary_priors:  # historical-only priors have nothing to add without a baseline
+        model = build_loghr_model(LogHRData.from_trial(spec, surv), summary_priors)
+        trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
+        fits += fits_from_loghr(trees["loghr_summary"])
+    if own:
+        fits += fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
+    tables = dict(own_tables)
+    set_fits: list[Fit] = []
+    pooled: list[Fit] = []
+    sets = {
+        DataKey(e, k + 1): d
+        for e, ds in (reconstructed or {}).items()
+        if e in endpoints
+        for k, d in enumerate(ds)
+    }
+    if sets:
+        n_sets = max(k.dataset or 0 for k in sets)
+        n_endpoints = len({k.endpoint for k in sets})
+        progress(f"PWE on reconstructed data: {n_endpoints} endpoint(s) x {n_sets} data sets")
+        per_set = sampler.model_copy(update={"draws": plan.pwe.reconstructed_draws})
+        set_tables = pwe_tables(sets, plan)
+        set_fits = fit_pwe(set_tables, plan, per_set, study, progress, trees, historical)
+        tables |= set_tables
+        pooled = pool(set_fits)
+        fits += pooled
+    data = BinaryData.from_counts(audit.counts, study.arms)
+    binary_priors = rate_priors(plan, data.endpoints, historical)
+    if audit.counts and binary_priors.names:
+        model = build_beta_binomial_model(data, binary_priors)
+        trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
+        fits += fits_from_beta_binomial(trees["beta_binomial"])
+
+    progress("summarising posteriors, decisions and diagnostics")
+    summary = summary_table(fits)
+    if set_fits:
+        summary = worst_per_set(summary, summary_table(set_fits))
+    ni = noninferiority_table(fits, rules)
+    exact = exact_check(fits, rules, plan.diagnostics.max_exact_gap_mcse)
+    diag = diagnostics_table(
+        fits,
+        summary,
+        exact,
+        {k: divergences(t) for k, t in trees.items()},
+        rules,
+        plan.diagnostics,
+    )
+    decisions = decision_table(fits, exact, rules, plan.decision_threshold, study)
+    decisions = with_prior_ess(mark_failed(decisions, diag), plan, historical, study.control)
+    seconds = {
+        f"{k}_{s}": float(t["posterior"].attrs[f"{s}_seconds"])
+        for k, t in trees.items()
+        for s in ("compile", "sampling")
+    }
+    spread = spread_table(set_fits, pooled, rules) if set_fits else pd.DataFrame()
+    a = Analysis(
+        study,
+        plan,
+        sampler,
+        endpoints,
+        kinds,
+        rules,
+        audit,
+        trees,
+        fits,
+        summary,
+        ni,
+        exact,
+        diag,
+        decisions,
+        tables,
+        own | sets,
+        spread,
+        spec=spec,
+        historical=historical,
+        seconds=seconds,
+    )
+    a.tipping = tipping_point(spec, plan, audit, endpoints)
+    a.assumptions = assumptions(a)
+    a.figures = figure_specs(a)
+    a.seconds["total"] = time.perf_counter() - t_start
+    return a
+
+
+def ipd_by_name(data: dict[DataKey, SurvivalIPD]) -> dict[str, SurvivalIPD]:
+    return {k.endpoint: d for k, d in data.items()}
+
+
+def tipping_point(
+    spec: TrialSpec | None, plan: Plan, audit: AuditResult, endpoints: list[str]
+) -> Tipping | None:
+    """The closed-form tipping-point grid for the published-summary endpoints, if any."""
+    if spec is None:
+        return None
+    table = tipping_table(spec, plan, audit.counts)
+    table = table[table["endpoint"].isin(endpoints)]
+    if not len(table):
+        return None
+    threshold = plan.decision_threshold
+    flips = {
+        e: weakest_flip(table, threshold, endpoint=e) for e in dict.fromkeys(table["endpoint"])
+    }
+    return Tipping(table, tipping_sentences(spec, plan, audit.counts, table), flips)

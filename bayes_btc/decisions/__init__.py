@@ -1,0 +1,2 @@
+"""Decisions: rules built once from the plan, probability tables, plain-word statements,
+and the tipping-point analysis."""

@@ -1,0 +1,49 @@
+"""Decisions in plain words: one sentence per fit and rule."""
+
+from __future__ import annotations
+
+from bayes_btc.decisions.rules import Rule, decide
+
+
+def describe(
+    endpoint: str,
+    label: str,
+    model: str,
+    prior: str,
+    rule: Rule,
+    p: float,
+    threshold: float,
+    treatment: str,
+    control: str,
+    *,
+    mcse: float | None = None,
+    exact: float | None = None,
+) -> str:
+    """One sentence stating the decision in plain words.
+
+    The decision uses the exact posterior probability when the model has one (MCMC estimates
+    it) and otherwise the MCMC value, flagged as borderline when within 2 MCSE of the threshold.
+    """
+    target = {
+        "hr": f"the hazard ratio {treatment} vs {control} is below {rule.margin:g}",
+        "rmst_diff": f"the RMST difference {treatment} - {control} is above {rule.margin:g} months",
+        "rate_diff": (
+            f"{treatment}'s rate is at most {abs(rule.margin) * 100:g} points below {control}'s"
+            if rule.direction == ">"
+            else f"{treatment}'s rate is at most {rule.margin * 100:g} points above {control}'s"
+        ),
+    }[rule.quantity]
+    basis = p if exact is None else exact
+    verdict = (
+        f"non-inferiority IS shown (P >= {threshold:g})"
+        if decide(basis, threshold)
+        else f"non-inferiority is NOT shown (P < {threshold:g})"
+    )
+    value = f"{p:.3f}" if exact is None else f"{exact:.4f} (exact; MCMC {p:.4f})"
+    caveat = ""
+    if exact is None and mcse is not None and abs(p - threshold) < 2 * mcse:
+        caveat = " Borderline: within 2 Monte Carlo SEs of the threshold."
+    return (
+        f"{endpoint} ({label}), {model}, {prior} prior: the posterior probability that "
+        f"{target} is {value}; {verdict}.{caveat}"
+    )

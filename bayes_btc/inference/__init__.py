@@ -1,0 +1,2 @@
+"""Fitting: compile and sample, split fits into cells, pool reconstructed sets, summaries,
+diagnostics and the check of MCMC against exact posteriors."""

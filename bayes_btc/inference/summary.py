@@ -1,0 +1,75 @@
+"""The tidy posterior summary (summary.csv): mean, SD, 95% equal-tailed interval, r_hat and
+bulk/tail ESS of every quantity of every fitted cell."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_btc.models.fit import Fit
+
+SUMMARY_COLUMNS = [
+    "endpoint",
+    "model",
+    "prior",
+    "quantity",
+    "mean",
+    "sd",
+    "q2.5",
+    "q50",
+    "q97.5",
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+]
+
+
+def quantity_summary(draws: xr.DataArray, diagnose: bool = True) -> dict[str, float]:
+    """Mean, sd, 2.5/50/97.5% quantiles, r_hat and bulk/tail ESS of one (chain, draw) array.
+
+    A median not reached in some draws is inf there: quantiles keep it (a q97.5 of inf reads
+    "not reached"), while mean, sd, r_hat and ESS are NaN, as they are undefined. Without
+    `diagnose`, r_hat and ESS are NaN (for pooled draws, whose diagnostics come per set)."""
+    x = np.asarray(draws.values, dtype=float)
+    finite = bool(np.all(np.isfinite(x)))
+    if finite:
+        q = np.quantile(x, [0.025, 0.5, 0.975])
+    else:  # order statistics, so that inf stays inf (no inf - inf interpolation)
+        xs = np.sort(x, axis=None)
+        q = xs[np.clip(np.ceil(np.array([0.025, 0.5, 0.975]) * xs.size).astype(int) - 1, 0, None)]
+    if not finite:
+        nan = float("nan")
+        keys = ("mean", "sd", "r_hat", "ess_bulk", "ess_tail")
+        return {"q2.5": float(q[0]), "q50": float(q[1]), "q97.5": float(q[2])} | dict.fromkeys(
+            keys, nan
+        )
+    nan = float("nan")
+    return {
+        "mean": float(x.mean()),
+        "sd": float(x.std(ddof=1)),
+        "q2.5": float(q[0]),
+        "q50": float(q[1]),
+        "q97.5": float(q[2]),
+        "r_hat": float(az.rhat(draws)) if diagnose else nan,
+        "ess_bulk": float(az.ess(draws)) if diagnose else nan,
+        "ess_tail": float(az.ess(draws, method="tail")) if diagnose else nan,
+    }
+
+
+def summary_table(fits: list[Fit]) -> pd.DataFrame:
+    """The contract's summary.csv: one row per fit x quantity, 95% equal-tailed intervals.
+    Pooled fits (over reconstructed sets) get no r_hat or ESS here: see `pooling.worst_per_set`."""
+    rows = [
+        {
+            "endpoint": f.endpoint,
+            "model": f.model,
+            "prior": f.prior,
+            "quantity": q,
+            **quantity_summary(d, diagnose=not f.pooled),
+        }
+        for f in fits
+        for q, d in f.draws.items()
+    ]
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -1,0 +1,24 @@
+"""The output contract in one place: the files every results folder holds, the ones it holds
+when they apply, and the version of the folder's format (checked when a folder is read back).
+"""
+
+from __future__ import annotations
+
+RESULTS_FORMAT = 1
+TABLES = (
+    "summary.csv",
+    "noninferiority.csv",
+    "diagnostics.csv",
+    "decisions.csv",
+    "audit.csv",
+    "exact_check.csv",
+)
+CONTRACT_FILES = (*TABLES, "provenance.json", "figures/index.json", "report.md", "report.html")
+OPTIONAL_FILES = (
+    "reconstruction_spread.csv",  # fits to reconstructed data sets
+    "historical_priors.csv",  # historical (MAP) priors
+    "historical_trials.csv",
+    "tipping_point.csv",  # published-summary endpoints
+)
+POSTERIOR_FOLDER = "posterior"  # one NetCDF per model family (not committed: tens of MB)
+REPORT_INPUTS = tuple(f for f in CONTRACT_FILES if not f.startswith("report."))

@@ -1,0 +1,1 @@
+"""Matplotlib figures (PNG) of the results; plotting only."""

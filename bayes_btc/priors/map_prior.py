@@ -1,0 +1,198 @@
+"""Meta-analytic-predictive (MAP) priors for the control arm, from earlier trials.
+
+Fits the random-effects meta-analysis (`models/map_meta.py`), takes the predictive draws for a
+new trial's control arm, approximates them by a mixture (Beta mixture for a response rate,
+normal mixture for a log median in months) and robustifies it with a vague component:
+    robust = (1 - w) MAP + w vague,   vague = Beta(1, 1), or Normal(MAP mean, 1) on the log
+median (the information of about one event, since SE(log median) ~ 1/sqrt(events)).
+Each prior's effective sample size (ELIR, Neuenschwander et al. 2020; patients for a rate,
+events for a log median) and how well the mixture matches the draws are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_btc.inference.sampling import Progress, quiet, sample_model
+from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
+from bayes_btc.inputs.plan import HistoricalSettings, Sampler
+from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
+from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+
+MIXTURE_FIT_DRAWS = 5000  # predictive draws the EM fit uses (thinned evenly)
+UNIT_SD_LOG_MEDIAN = 1.0  # SD of one event's information on the log-median scale
+TABLE_COLUMNS = [
+    "endpoint",
+    "prior",
+    "scale",
+    "mixture",
+    "ess",
+    "ess_unit",
+    "ess_moment",
+    "n_trials",
+    "tau_median",
+    "q2.5",
+    "q50",
+    "q97.5",
+    "draws_q2.5",
+    "draws_q50",
+    "draws_q97.5",
+    "ks_distance",
+    "converged",
+]
+
+
+@dataclass(frozen=True)
+class MAPPrior:
+    """One endpoint's MAP prior for the control arm and its robust version."""
+
+    endpoint: str
+    scale: str  # "rate" or "log_median" (log months)
+    map: BetaMixture | NormalMixture
+    robust: BetaMixture | NormalMixture
+    draws: np.ndarray = field(repr=False)
+
+    def get(self, ref: str) -> BetaMixture | NormalMixture:
+        """The prior a plan names: 'historical' (MAP) or 'historical_robust'."""
+        return self.robust if ref == "historical_robust" else self.map
+
+
+@dataclass
+class HistoricalPriors:
+    priors: dict[str, MAPPrior]
+    table: pd.DataFrame  # historical_priors.csv: one row per endpoint x prior
+    trials: pd.DataFrame  # historical_trials.csv: the meta-analysed inputs
+    tree: xr.DataTree
+    converged: bool
+    data_sha256: str = ""  # of the historical data file
+
+
+def thin(draws: np.ndarray, keep: int = MIXTURE_FIT_DRAWS) -> np.ndarray:
+    """Every k-th draw, at most `keep` of them: enough for a 3-component mixture fit, and the
+    fit is then checked against all draws (ks_distance)."""
+    return draws[:: max(1, -(-len(draws) // keep))]
+
+
+def _trials_table(meta: MetaData) -> pd.DataFrame:
+    rows = [
+        {
+            "endpoint": s.endpoint,
+            "trial": t,
+            "scale": "rate",
+            "value": k / n,
+            "events": k,
+            "n": n,
+            "se": np.nan,
+            "basis": note,
+        }
+        for s in meta.binomial
+        for t, k, n, note in zip(s.trials, s.events, s.n, s.notes, strict=True)
+    ]
+    rows += [
+        {
+            "endpoint": s.endpoint,
+            "trial": t,
+            "scale": "median_months",
+            "value": float(np.exp(y)),
+            "events": np.nan,
+            "n": np.nan,
+            "se": se,
+            "basis": f"SE of the log median: {b}",
+        }
+        for s in meta.log_median
+        for t, y, se, b in zip(s.trials, s.log_median, s.se, s.se_basis, strict=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
+    mix = p.get(name)
+    rate = p.scale == "rate"
+    try:
+        ess = mix.ess() if rate else mix.ess(UNIT_SD_LOG_MEDIAN)
+    except ValueError:  # ELIR diverges for a Beta shape below 1: report the moment ESS
+        ess = mix.ess("moment")
+    show = (lambda x: x) if rate else np.exp  # medians shown in months
+    q = show(np.asarray(mix.quantile(np.array([0.025, 0.5, 0.975]))))
+    fq = fit_quality(p.map, p.draws)
+    return {
+        "endpoint": p.endpoint,
+        "prior": name,
+        "scale": "control rate" if rate else "control log median (quantiles in months)",
+        "mixture": mix.describe(),
+        "ess": ess,
+        "ess_unit": "patients" if rate else "events",
+        "ess_moment": mix.ess("moment") if rate else np.nan,
+        "n_trials": n_trials,
+        "tau_median": tau,
+        "q2.5": float(q[0]),
+        "q50": float(q[1]),
+        "q97.5": float(q[2]),
+        **{f"draws_q{x:g}": float(show(np.quantile(p.draws, x / 100))) for x in (2.5, 50, 97.5)},
+        "ks_distance": fq["ks"],
+        "converged": ok,
+    }
+
+
+def derive_map_priors(
+    data: HistoricalData,
+    endpoints: list[str],
+    settings: HistoricalSettings,
+    sampler: Sampler,
+    progress: Progress = quiet,
+) -> HistoricalPriors | None:
+    """MAP priors for the endpoints with historical data (None if there are none).
+
+    `sampler` supplies the cores and seed; chains, draws and target acceptance come from the
+    plan's `historical` settings."""
+    rates = [s for e in endpoints if (s := binomial_series(data, e)) is not None]
+    medians = [s for e in endpoints if (s := log_median_series(data, e)) is not None]
+    if not rates and not medians:
+        return None
+    meta = MetaData(rates, medians)
+    model = build_map_model(meta, settings.tau_scale_logit, settings.tau_scale_log_median)
+    run = sampler.model_copy(
+        update={
+            "chains": settings.chains,
+            "draws": settings.draws,
+            "target_accept": settings.target_accept,
+        }
+    )
+    progress(f"MAP priors from {len(data.trial)} earlier control arms")
+    tree = sample_model(model, run, MODEL, progress)
+    post = tree["posterior"].to_dataset()
+    priors: dict[str, MAPPrior] = {}
+    rows = []
+    divergent = int(tree["sample_stats"]["diverging"].sum())
+    for series, var, scale in ((rates, "rate", "rate"), (medians, "log_median", "log_median")):
+        for s in series:
+            sel = {f"{'rate' if scale == 'rate' else 'median'}_endpoint": s.endpoint}
+            new = post[f"{var}_new"].sel(sel)
+            tau = post[f"{var}_tau"].sel(sel)
+            ok = divergent == 0 and all(
+                float(az.rhat(x)) <= 1.01 and float(az.ess(x)) >= 400 for x in (new, tau)
+            )
+            draws = np.asarray(new.values, dtype=float).ravel()
+            if scale == "rate":
+                mix: BetaMixture | NormalMixture = fit_beta_mixture(
+                    thin(draws), settings.max_components
+                )
+                robust = mix.robustify(settings.robust_weight)
+            else:
+                mix = fit_normal_mixture(thin(draws), settings.max_components)
+                vague = NormalMixture.single(float(mix.mean()), settings.vague_log_median_sd)
+                robust = mix.robustify(settings.robust_weight, vague)
+            p = MAPPrior(s.endpoint, scale, mix, robust, draws)
+            priors[s.endpoint] = p
+            for name in ("historical", "historical_robust"):
+                rows.append(_row(p, name, len(s.trials), float(tau.median()), ok))
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    trials = _trials_table(meta)
+    trials["reference"] = trials["trial"].map({t.name: t.reference for t in data.trial})
+    return HistoricalPriors(priors, table, trials, tree, bool(table["converged"].all()))

@@ -1,0 +1,2 @@
+"""Pseudo-patient data from what a publication prints: digitised Kaplan-Meier curves (Guyot)
+and published summaries alone (rejection ABC), and the bundled reconstructed sets."""
