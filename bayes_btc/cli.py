@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bayes_btc.errors import InputError
+
+if TYPE_CHECKING:
+    from bayes_btc.inputs.adam_folder import AdamData, AdamOptions
 
 app = typer.Typer(
     add_completion=False,
@@ -96,12 +99,39 @@ def fit(
     summary_only: Annotated[
         bool, typer.Option("--summary-only", help="Skip the PWE models on reconstructed data.")
     ] = False,
+    adam: Annotated[
+        Path | None,
+        typer.Option(
+            "--adam",
+            help="CDISC ADaM folder: adsl (required), adtte, adrs, adae as .xpt/.csv/.parquet.",
+        ),
+    ] = None,
+    arm_variable: Annotated[
+        str, typer.Option("--arm-variable", help="--adam: ADSL arm variable: TRT01P, TRT01A, ARM.")
+    ] = "TRT01P",
+    efficacy_flag: Annotated[
+        str | None,
+        typer.Option(
+            "--efficacy-flag", help="--adam: efficacy population flag (default ITTFL, else FASFL)."
+        ),
+    ] = None,
+    safety_flag: Annotated[
+        str | None,
+        typer.Option("--safety-flag", help="--adam: safety population flag (default SAFFL)."),
+    ] = None,
+    response: Annotated[
+        str, typer.Option("--response", help="--adam: ADRS parameter: BOR, CBOR, RSP or CRSP.")
+    ] = "BOR",
+    ae_by: Annotated[
+        str, typer.Option("--ae-by", help="--adam: AE endpoints per soc, pt or grade>=k.")
+    ] = "soc",
 ) -> None:
     """Audit the inputs, fit every model under every prior, and write results/.
 
     Without --ipd/--adtte: the published-summary analysis of the trial (--trial, default the
     bundled one). With them: piecewise-exponential PH and non-PH models on patient data."""
     from bayes_btc.analysis.run import run_analysis
+    from bayes_btc.inputs.adam_folder import AdamOptions
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
     from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
@@ -113,8 +143,19 @@ def fit(
         the_plan, plan_sha = load_plan(plan)
         if prior:
             the_plan = the_plan.with_priors(prior)
-        patients = _load_patients(ipd, adtte, treatment, control, endpoint)
-        if patients:
+        options = AdamOptions(arm_variable, efficacy_flag, safety_flag, response, ae_by)
+        adam_data = _load_adam(adam, ipd, adtte, trial, treatment, control, options)
+        if adam_data is not None:
+            patients, spec, data_path = adam_data.survival, None, str(adam)
+            digest = hashlib.sha256()
+            for f in adam_data.files.values():
+                digest.update(f.read_bytes())
+            trial_sha = digest.hexdigest()
+        else:
+            patients = _load_patients(ipd, adtte, treatment, control, endpoint)
+        if adam_data is not None:
+            pass  # spec, data_path and trial_sha set above
+        elif patients:
             spec, data_path = None, str(ipd or adtte)
             trial_sha = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()
             if trial is not None:
@@ -125,8 +166,9 @@ def fit(
         recon = None
         if spec is not None and not summary_only and (reconstructed or trial is None):
             recon = load_reconstructed(spec, reconstructed)
+        binary = adam_data.binary if adam_data is not None else {}
         the_plan.select_endpoints(
-            [*(spec.survival if spec else patients), *(spec.binary if spec else [])]
+            [*(spec.survival if spec else patients), *(spec.binary if spec else binary)]
         )
         with terminate_as_interrupt(), staged_output(out) as stage:
             a = run_analysis(
@@ -134,6 +176,7 @@ def fit(
                 the_plan,
                 ipd=patients,
                 reconstructed=recon,
+                adam=adam_data,
                 quick=quick,
                 seed=seed,
                 progress=_echo,
@@ -165,6 +208,27 @@ def fit(
     else:
         _echo(f"all {len(a.diagnostics)} fits pass their diagnostics")
     _echo(f"done in {a.seconds['total']:.1f} s: {out}/report.html")
+
+
+def _load_adam(
+    adam: Path | None,
+    ipd: Path | None,
+    adtte: Path | None,
+    trial: Path | None,
+    treatment: str | None,
+    control: str | None,
+    options: AdamOptions,
+) -> AdamData | None:
+    """The validated ADaM folder of --adam, or None when it is not given."""
+    from bayes_btc.inputs.adam_folder import load_adam
+
+    if adam is None:
+        return None
+    if ipd is not None or adtte is not None or trial is not None:
+        raise InputError("--adam cannot be combined with --ipd, --adtte or --trial")
+    if not treatment or not control:
+        raise InputError("--adam needs both --treatment ARM and --control ARM (ADSL arm values)")
+    return load_adam(adam, treatment, control, options)
 
 
 def _load_patients(

@@ -9,7 +9,7 @@ from bayes_btc.analysis.result import Analysis
 def assumptions(a: Analysis) -> list[str]:
     """Plain statements of what is assumed or approximated, for the report and provenance."""
     t, c = a.study.arms
-    out = [f"Data level: {a.study.data_level} ({a.study.source})."]
+    out = [f"Data level: {a.study.data_level} ({a.study.source}).", *a.study.data_notes]
     if "loghr_summary" in a.trees:
         out += [
             "Summary-level model: the published log-HR with a normal likelihood whose SE is "

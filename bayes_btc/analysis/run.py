@@ -26,6 +26,7 @@ from bayes_btc.inference.exact_check import exact_check
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
 from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inference.summary import summary_table
+from bayes_btc.inputs.adam_folder import AdamData
 from bayes_btc.inputs.audit import AuditResult, audit_ipd, audit_trial
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
 from bayes_btc.inputs.historical import load_historical
@@ -115,6 +116,7 @@ def run_analysis(
     *,
     ipd: dict[str, SurvivalIPD] | None = None,
     reconstructed: dict[str, list[SurvivalIPD]] | None = None,
+    adam: AdamData | None = None,
     quick: bool = False,
     seed: int | None = None,
     progress: Progress = quiet,
@@ -124,23 +126,30 @@ def run_analysis(
     `spec` is a published-summary trial (summary log-HR and beta-binomial models); `ipd` is
     patient-level survival data per endpoint (PWE PH and non-PH models); `reconstructed` is
     several reconstructed data sets per endpoint, fitted set by set (batched) and pooled
-    (models `pwe_ph_reconstructed`, `pwe_nonph_reconstructed`).
+    (models `pwe_ph_reconstructed`, `pwe_nonph_reconstructed`). `adam` is a CDISC ADaM
+    folder: its ADTTE parameters are patient data as `ipd`, its response and adverse-event
+    counts go to the beta-binomial model.
     """
     t_start = time.perf_counter()
-    ipd = ipd or {}
-    if spec is None and not ipd:
+    ipd = ipd or (adam.survival if adam is not None else {})
+    binary = adam.binary if adam is not None else {}
+    if spec is None and not ipd and not binary:
         raise ValueError("nothing to analyse: give a trial spec, patient data or both")
     sampler = plan.sampler_quick if quick else plan.sampler
     if seed is not None:
         sampler = sampler.model_copy(update={"seed": seed})
-    study = Study.from_trial(spec) if spec is not None else Study.from_ipd(ipd)
-    available = [*(spec.survival if spec else {}), *ipd, *(spec.binary if spec else {})]
+    if adam is not None:
+        study = adam.study()
+    else:
+        study = Study.from_trial(spec) if spec is not None else Study.from_ipd(ipd)
+    available = [*(spec.survival if spec else {}), *ipd, *(spec.binary if spec else {}), *binary]
     endpoints = plan.select_endpoints(list(dict.fromkeys(available)))
-    kinds = endpoint_kinds(spec, endpoints)
+    kinds = endpoint_kinds(spec, endpoints) | {e: binary[e].kind for e in endpoints if e in binary}
     rules = endpoint_rules(plan, kinds)
     own = {DataKey(e): d for e, d in ipd.items() if e in endpoints}
     own_tables = pwe_tables(own, plan)  # validates cut points before any sampling
     audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd_by_name(own))
+    audit = adam.audit(audit, endpoints) if adam is not None else audit
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
 
     trees: dict[str, xr.DataTree] = {}

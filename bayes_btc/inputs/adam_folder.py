@@ -86,7 +86,8 @@ class AdamData:
             treatment=t,
             control=c,
             labels=dict(self.labels),
-            notes=[*self.data_notes, *self.notes],
+            notes=list(self.notes),
+            data_notes=list(self.data_notes),
         )
 
     def audit(self, base: AuditResult, endpoints: list[str]) -> AuditResult:
@@ -112,9 +113,11 @@ class AdamData:
         return AuditResult(table=table, counts=counts)
 
 
-def survival_endpoints(path: Path, adsl: Adsl) -> tuple[dict[str, SurvivalIPD], list[str]]:
-    """One `SurvivalIPD` per ADTTE PARAMCD over the efficacy population, arms from ADSL; and
-    notes (unit assumed, subjects without a record, parameters that cannot be fitted)."""
+def survival_endpoints(
+    path: Path, adsl: Adsl
+) -> tuple[dict[str, SurvivalIPD], list[str], dict[str, str]]:
+    """One `SurvivalIPD` per ADTTE PARAMCD over the efficacy population, arms from ADSL; notes
+    (unit assumed, subjects without a record, parameters not fitted); labels from PARAM."""
     d = read_domain(path, "ADTTE")
     ids = d.subjects()
     d.need("PARAMCD", "AVAL", "CNSR")
@@ -125,6 +128,9 @@ def survival_endpoints(path: Path, adsl: Adsl) -> tuple[dict[str, SurvivalIPD], 
         raise InputError(f"{path}: variable PARAMCD, USUBJID {ids[empty[0]]}: is empty")
     in_pop = np.isin(ids, list(adsl.efficacy))
     notes: list[str] = []
+    labels = {}
+    if d.has("PARAM"):
+        labels = {p: lab for p, lab in zip(params, d.text("PARAM"), strict=True) if lab}
     if d.has("AVALU"):
         units = np.array([u.upper().removesuffix("S") + "S" for u in d.text("AVALU")])
         bad = np.flatnonzero(in_pop & ~np.isin(units, list(UNITS)))
@@ -182,7 +188,7 @@ def survival_endpoints(path: Path, adsl: Adsl) -> tuple[dict[str, SurvivalIPD], 
                 f"{ep}: subjects of the efficacy population without a {ep} record are left "
                 f"out ({per_arm})."
             )
-    return out, notes
+    return out, notes, {e: lab for e, lab in labels.items() if e in out}
 
 
 def _column(d: Domain, column: str, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -203,6 +209,7 @@ def load_adam(
     survival: dict[str, SurvivalIPD] = {}
     binary: dict[str, BinaryEndpoint] = {}
     notes: list[str] = []
+    labels: dict[str, str] = {}
     eff, saf = adsl.counts(adsl.efficacy), adsl.counts(adsl.safety)
     data_notes = [
         f"Arms from ADSL {adsl.arm_variable}; efficacy population {adsl.efficacy_rule} "
@@ -211,7 +218,7 @@ def load_adam(
         *adsl.notes,
     ]
     if "adtte" in files:
-        survival, tte_notes = survival_endpoints(files["adtte"], adsl)
+        survival, tte_notes, labels = survival_endpoints(files["adtte"], adsl)
         data_notes += [n for n in tte_notes if n.startswith("ADTTE")]
         notes += [n for n in tte_notes if not n.startswith("ADTTE")]
     if "adrs" in files:
@@ -228,6 +235,6 @@ def load_adam(
         raise InputError(
             f"{folder}: nothing to fit: no ADTTE, ADRS or ADAE endpoint with data in both arms"
         )
-    labels = {e: b.label for e, b in binary.items()}
+    labels |= {e: b.label for e, b in binary.items()}
     notes += [b.note for b in binary.values() if b.note]
     return AdamData(Path(folder), files, adsl, survival, binary, labels, notes, data_notes)

@@ -21,6 +21,7 @@ class Study:
     control: str
     labels: dict[str, str] = field(default_factory=dict)  # endpoint -> clinical label
     notes: list[str] = field(default_factory=list)  # assumptions, one sentence each
+    data_notes: list[str] = field(default_factory=list)  # about the whole data set
 
     @property
     def arms(self) -> tuple[str, str]:
