@@ -74,6 +74,7 @@ class Analysis:
     assumptions: list[str] = field(default_factory=list)
     figures: list[FigureSpec] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    ard: pd.DataFrame = field(default_factory=pd.DataFrame)  # Analysis Results Data ({cards})
 
     @property
     def converged(self) -> bool:

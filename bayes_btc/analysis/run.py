@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import xarray as xr
 
+from bayes_btc.analysis.ard import ard_table
 from bayes_btc.analysis.assumptions import assumptions
 from bayes_btc.analysis.figures import figure_specs
 from bayes_btc.analysis.result import Analysis, Tipping
@@ -242,6 +243,7 @@ def run_analysis(
     a.tipping = tipping_point(spec, plan, audit, endpoints)
     a.assumptions = assumptions(a)
     a.figures = figure_specs(a)
+    a.ard = ard_table(a)
     a.seconds["total"] = time.perf_counter() - t_start
     return a
 

@@ -168,19 +168,33 @@ def survival_endpoints(
                     f"(censored), got {cnsr[bad[0]]:g}"
                 )
             events = {a: int((1 - cnsr[arm == a]).sum()) for a in pop}
+        if sum(events.values()) == 0 or any((arm == a).sum() == 0 for a in pop):
+            notes.append(
+                f"{ep}: not fitted: no events, or an arm without subjects, in the efficacy "
+                f"population ({adsl.efficacy_rule})."
+            )
+            continue
         lacking = [a for a in pop if events.get(a, 0) == 0]
         if lacking:
             notes.append(
-                f"{ep}: not fitted: no event in arm {', '.join(map(repr, lacking))} of the "
-                f"efficacy population ({adsl.efficacy_rule})."
+                f"{ep}: no event in arm {', '.join(map(repr, lacking))}: the hazard ratio's "
+                "posterior is bounded only by its prior on that side; read it with care."
             )
-            continue
         aval = _column(d, "AVAL", ids, m)
         mult, div = np.array([UNITS[u] for u in units[m]]).T
         frame = pd.DataFrame({"arm": arm, "time": aval * mult / div, "event": 1 - cnsr})
         rows = [f"USUBJID {s}" for s in sub]
         names = {"arm": f"{adsl.arm_variable} (ADSL)", "time": "AVAL", "event": "CNSR"}
-        out[ep] = from_frame(frame, adsl.treatment, adsl.control, ep, src, rows=rows, columns=names)
+        out[ep] = from_frame(
+            frame,
+            adsl.treatment,
+            adsl.control,
+            ep,
+            src,
+            rows=rows,
+            columns=names,
+            require_events=False,
+        )
         missing = {a: pop[a] - int((arm == a).sum()) for a in pop}
         if any(missing.values()):
             per_arm = ", ".join(f"{a} {k}" for a, k in missing.items())

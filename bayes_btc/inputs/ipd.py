@@ -134,11 +134,13 @@ def from_frame(
     reconstructed: bool = False,
     rows: Sequence[str] | None = None,
     columns: Mapping[str, str] | None = None,
+    require_events: bool = True,
 ) -> SurvivalIPD:
     """Validate a frame with columns arm, time (months), event (1/0) into a `SurvivalIPD`.
 
     `rows` names each row in messages (default "row i", 1-based); `columns` maps arm/time/event
-    to the column names the user's file has (e.g. {"time": "AVAL"}).
+    to the column names the user's file has (e.g. {"time": "AVAL"}); `require_events=False`
+    accepts an arm without events (the proper log-HR prior then bounds the posterior).
     """
     src = str(source)
     name = {"arm": "arm", "time": "time", "event": "event", **(columns or {})}
@@ -160,7 +162,7 @@ def from_frame(
     msg = f"arm label(s) {others} are neither treatment '{treatment}' nor control '{control}'"
     _fail_rows(unknown, src, name["arm"], where, f"{msg}; arm labels present: {', '.join(present)}")
     for role, label in (("treatment", treatment), ("control", control)):
-        if event[arm == label].sum() == 0:
+        if require_events and event[arm == label].sum() == 0:
             n = int((arm == label).sum())
             pts = "patient" if n == 1 else "patients"
             raise InputError(f"{src}: {role} arm '{label}' has no events among its {n} {pts}")

@@ -13,7 +13,15 @@ TABLES = (
     "audit.csv",
     "exact_check.csv",
 )
-CONTRACT_FILES = (*TABLES, "provenance.json", "figures/index.json", "report.md", "report.html")
+ARD_FILES = ("ard.csv", "ard.parquet")  # Analysis Results Data, {cards} layout (docs/ard.md)
+CONTRACT_FILES = (
+    *TABLES,
+    "provenance.json",
+    "figures/index.json",
+    "report.md",
+    "report.html",
+    *ARD_FILES,
+)
 OPTIONAL_FILES = (
     "reconstruction_spread.csv",  # fits to reconstructed data sets
     "historical_priors.csv",  # historical (MAP) priors
@@ -21,4 +29,6 @@ OPTIONAL_FILES = (
     "tipping_point.csv",  # published-summary endpoints
 )
 POSTERIOR_FOLDER = "posterior"  # one NetCDF per model family (not committed: tens of MB)
-REPORT_INPUTS = tuple(f for f in CONTRACT_FILES if not f.startswith("report."))
+REPORT_INPUTS = tuple(
+    f for f in CONTRACT_FILES if not f.startswith("report.") and f not in ARD_FILES
+)

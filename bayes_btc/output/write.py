@@ -40,6 +40,8 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
     write_csv(a.diagnostics, folder / "diagnostics.csv")
     write_csv(a.audit.table, folder / "audit.csv")
     write_csv(a.exact, folder / "exact_check.csv")
+    write_csv(a.ard, folder / "ard.csv")
+    a.ard.to_parquet(folder / "ard.parquet", index=False)
     if len(a.spread):
         write_csv(a.spread, folder / "reconstruction_spread.csv")
     (folder / POSTERIOR_FOLDER).mkdir()
