@@ -19,6 +19,7 @@ from bayes_btc.inputs.adam_read import Adsl, BinaryEndpoint, check_subjects, rea
 
 RESPONSE_PARAMETERS = ("BOR", "CBOR", "RSP", "CRSP")
 BEST_RESPONDERS = ("CR", "PR")
+NOT_ASSESSED = ("MISSING",)  # AVALC values that mean no assessment (besides blank)
 ENDPOINT = "ORR"
 
 
@@ -54,21 +55,22 @@ def response_endpoint(path: Path, adsl: Adsl, paramcd: str = "BOR") -> BinaryEnd
     responders = ("Y",) if yes_no else BEST_RESPONDERS
     hit = sub[np.isin(avalc, responders)]
     pop = adsl.counts(adsl.efficacy)
-    assessed = {a: 0 for a in pop}
-    for s in sub:
-        assessed[adsl.arm[s]] += 1
     counts = {a: (sum(adsl.arm[s] == a for s in hit), n) for a, n in pop.items()}
-    missing = {a: pop[a] - assessed[a] for a in pop}
+    assessed = {a: 0 for a in pop}
+    for s, v in zip(sub, avalc, strict=True):
+        if v and v.upper() not in NOT_ASSESSED:
+            assessed[adsl.arm[s]] += 1
+    unassessed = {a: pop[a] - assessed[a] for a in pop}
     what = "responder (AVALC Y)" if yes_no else "best overall response CR or PR"
     note = (
         f"{ENDPOINT}: {paramcd} {what} over the efficacy population ({adsl.efficacy_rule}); "
-        "other responses (SD, PD, NE, missing) count as non-responders"
+        "every other subject counts as a non-responder in the denominator (intention to treat)"
     )
-    if any(missing.values()):
-        per_arm = ", ".join(f"{a} {m}" for a, m in missing.items())
+    if any(unassessed.values()):
+        per_arm = ", ".join(f"{a} {m}" for a, m in unassessed.items())
         note += (
-            f"; subjects without a {paramcd} record{flag.replace(', ', ' with ')} are counted "
-            f"as non-responders in the denominator ({per_arm})"
+            f", including subjects without an assessment (no {paramcd} record"
+            f"{flag.replace(', ', ' with ')}, or AVALC blank or MISSING): {per_arm}"
         )
     label = f"Objective response ({paramcd}: {'Y' if yes_no else ' or '.join(BEST_RESPONDERS)})"
     source = f"{path} [PARAMCD={paramcd}{flag}]"
