@@ -189,7 +189,11 @@ def _population(
     """(subjects, rule, note) for a population flag: the flag asked, else the first default
     present, else every subject of the two arms (stated in the note)."""
     if flag is not None:
-        d.need(flag)
+        if not d.has(flag):
+            flags = ", ".join(c for c in d.frame.columns if c.endswith("FL")) or "none"
+            raise InputError(
+                f"{d.path}: ADSL has no variable {flag}; flag variables present: {flags}"
+            )
         chosen = flag
     else:
         chosen = next((f for f in defaults if d.has(f)), "")
