@@ -96,7 +96,7 @@ def test_onco_orr_counts_responders_over_every_subject(onco):
     ("kwargs", "expected"),
     [
         ({"treatment": "Xanomeline", "control": PLACEBO}, "arms present: Placebo, "),
-        ({"options": AdamOptions(efficacy_flag="FASFL")}, "no variable FASFL; flag variables present: DTHFL"),
+        ({"options": AdamOptions(efficacy_flag="FASFL")}, "FASFL; flag variables present: DTH"),
         ({"options": AdamOptions(response="ORR")}, "PARAMCD values present: BCP, BOR"),
         ({"options": AdamOptions(arm_variable="ACTARM")}, "not one of TRT01P, TRT01A, ARM"),
         ({"options": AdamOptions(ae_by="hlt")}, "use soc, pt or grade>=k"),
