@@ -144,3 +144,21 @@ def test_cli_bad_adam_input_is_one_line_exit_2(runner, onco, tmp_path):
     assert r.output.strip().count("\n") == 0
     assert "treatment arm 'Nope' is not a value of TRT01P" in r.output
     assert not out.exists()
+
+
+def test_subjects_without_assessment_stay_in_the_denominator(onco, tmp_path):
+    _, frames = onco
+    adsl, adrs = frames["adsl"], frames["adrs"].copy()
+    bor = (adrs["PARAMCD"] == "BOR") & (adrs["TRT01P"] == PLACEBO)
+    responders = adrs.index[bor & adrs["AVALC"].isin(["CR", "PR"])]
+    adrs.loc[responders[0], "ANL01FL"] = "N"  # not an analysis record: ignored
+    adrs = adrs.drop(adrs.index[bor & ~adrs["AVALC"].isin(["CR", "PR"])][:5])  # no BOR record
+    (tmp_path / "adam").mkdir()
+    adsl.to_parquet(tmp_path / "adam" / "adsl.parquet")
+    adrs.to_parquet(tmp_path / "adam" / "adrs.parquet")
+    orr = load_adam(tmp_path / "adam", LOW, PLACEBO).binary["ORR"]
+    n = int((adsl["TRT01P"] == PLACEBO).sum())
+    assert orr.counts[PLACEBO] == (len(responders) - 1, n)
+    kept = adrs[(adrs["PARAMCD"] == "BOR") & (adrs["TRT01P"] == PLACEBO)]
+    kept = kept[(kept["ANL01FL"] == "Y") & ~kept["AVALC"].fillna("").isin(["", "MISSING"])]
+    assert f"{PLACEBO} {n - len(kept)}." in orr.note
