@@ -131,7 +131,7 @@ def fit(
     Without --ipd/--adtte: the published-summary analysis of the trial (--trial, default the
     bundled one). With them: piecewise-exponential PH and non-PH models on patient data."""
     from bayes_btc.analysis.run import run_analysis
-    from bayes_btc.inputs.adam_folder import AdamOptions
+    from bayes_btc.inputs.adam_folder import AdamOptions, without_bundled_history
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
     from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
@@ -146,6 +146,10 @@ def fit(
         options = AdamOptions(arm_variable, efficacy_flag, safety_flag, response, ae_by)
         adam_data = _load_adam(adam, ipd, adtte, trial, treatment, control, options)
         if adam_data is not None:
+            the_plan, note = without_bundled_history(the_plan)
+            if note:
+                adam_data.data_notes.append(note)
+                _echo(note)
             patients, spec, data_path = adam_data.survival, None, str(adam)
             digest = hashlib.sha256()
             for f in adam_data.files.values():

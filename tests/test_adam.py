@@ -162,3 +162,16 @@ def test_subjects_without_assessment_stay_in_the_denominator(onco, tmp_path):
     kept = adrs[(adrs["PARAMCD"] == "BOR") & (adrs["TRT01P"] == PLACEBO)]
     kept = kept[(kept["ANL01FL"] == "Y") & ~kept["AVALC"].fillna("").isin(["", "MISSING"])]
     assert f"{PLACEBO} {n - len(kept)}." in orr.note
+
+
+def test_bundled_historical_priors_are_not_borrowed_for_adam_data(plan):
+    from bayes_btc.inputs.adam_folder import without_bundled_history
+
+    kept, note = without_bundled_history(plan)
+    assert not kept.uses_historical and set(kept.priors.log_hr) == {
+        n for n, p in plan.priors.log_hr.items() if not p.control_median
+    }
+    assert "historical" in note and "another trial's control arm" in note
+    assert without_bundled_history(plan.with_priors(["vague"])) == (plan.with_priors(["vague"]), "")
+    with pytest.raises(InputError, match="borrow from the bundled historical data"):
+        without_bundled_history(plan.with_priors(["historical"]))

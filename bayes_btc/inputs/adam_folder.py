@@ -29,6 +29,7 @@ from bayes_btc.inputs.adam_read import (
 from bayes_btc.inputs.adrs import response_endpoint
 from bayes_btc.inputs.audit import COLUMNS, AuditResult
 from bayes_btc.inputs.ipd import DAYS_PER_MONTH, SurvivalIPD, from_frame
+from bayes_btc.inputs.plan import Plan
 from bayes_btc.inputs.study import Study
 
 # AVALU -> (multiplier, divisor) to months (days are divided, as in the ADTTE reader)
@@ -252,3 +253,31 @@ def load_adam(
     labels |= {e: b.label for e, b in binary.items()}
     notes += [b.note for b in binary.values() if b.note]
     return AdamData(Path(folder), files, adsl, survival, binary, labels, notes, data_notes)
+
+
+def without_bundled_history(plan: Plan) -> tuple[Plan, str]:
+    """The plan without the priors that borrow from the bundled historical data, which
+    describe the bundled trial's control arm, not an ADaM study's; and a sentence saying so
+    ('' when nothing is dropped). A plan whose `historical.data` is a file keeps them."""
+    if not plan.uses_historical or plan.historical.data != "bundled":
+        return plan, ""
+    log_hr = [n for n, p in plan.priors.log_hr.items() if not p.control_median]
+    rate = [n for n, p in plan.priors.rate.items() if not isinstance(p.control, str)]
+    dropped = [
+        n
+        for n in dict.fromkeys([*plan.priors.log_hr, *plan.priors.rate])
+        if n not in log_hr and n not in rate
+    ]
+    if not log_hr or not rate:
+        raise InputError(
+            f"prior(s) {', '.join(dropped)} borrow from the bundled historical data, which "
+            "describe another trial's control arm; with --adam keep a prior without "
+            "historical borrowing, or give a plan whose historical.data describes this "
+            "control arm"
+        )
+    note = (
+        f"Prior(s) {', '.join(dropped)} not fitted: the bundled historical data describe "
+        "another trial's control arm (give a plan whose historical.data describes this "
+        "control arm to borrow from earlier trials)."
+    )
+    return plan.with_priors([*log_hr, *rate]), note
