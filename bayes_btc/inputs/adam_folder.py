@@ -234,8 +234,9 @@ def load_adam(
     ]
     if "adtte" in files:
         survival, tte_notes, labels = survival_endpoints(files["adtte"], adsl)
-        data_notes += [n for n in tte_notes if n.startswith("ADTTE")]
-        notes += [n for n in tte_notes if not n.startswith("ADTTE")]
+        fitted = [n.split(":", 1)[0] in survival for n in tte_notes]  # else about the data
+        data_notes += [n for n, f in zip(tte_notes, fitted, strict=True) if not f]
+        notes += [n for n, f in zip(tte_notes, fitted, strict=True) if f]
     if "adrs" in files:
         r = response_endpoint(files["adrs"], adsl, opts.response)
         binary[r.name] = r
