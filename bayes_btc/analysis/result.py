@@ -74,6 +74,7 @@ class Analysis:
     assumptions: list[str] = field(default_factory=list)
     figures: list[FigureSpec] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    priors: pd.DataFrame = field(default_factory=pd.DataFrame)  # priors.csv: ESS per prior used
 
     @property
     def converged(self) -> bool:

@@ -49,6 +49,7 @@ from bayes_btc.priors.named import (
     loghr_priors,
     rate_priors,
 )
+from bayes_btc.priors.used import priors_table
 
 
 def endpoint_kinds(spec: TrialSpec | None, endpoints: list[str]) -> dict[str, EndpointKind]:
@@ -230,6 +231,7 @@ def run_analysis(
         historical=historical,
         seconds=seconds,
     )
+    a.priors = priors_table(plan, fits, study.arms, historical)
     a.tipping = tipping_point(spec, plan, audit, endpoints)
     a.assumptions = assumptions(a)
     a.figures = figure_specs(a)
