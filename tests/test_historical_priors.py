@@ -29,6 +29,9 @@ def _data() -> HistoricalData:
     src = {"basis": "published", "source": "synthetic test trial"}
     return HistoricalData.model_validate(
         {
+            "regimen": "synthetic control",
+            "population": "synthetic",
+            "endpoints": {"ORR": "rate", "PFS": "median"},
             "trial": [
                 {
                     "name": name,

@@ -53,24 +53,37 @@ def assumptions(a: Analysis) -> list[str]:
 
 
 def historical_assumptions(a: Analysis) -> list[str]:
-    """What the historical (MAP) priors assume, in words."""
+    """What the historical (MAP) priors assume, in words built from the data file's own
+    declarations (title, regimen, population, which figures are assumed)."""
     h = a.historical
     if h is None:
-        return []
+        return list(a.historical_notes)
     control = a.study.arms[1]
     w = a.plan.historical.robust_weight
+    about = h.about
+    borrowed = about.get("borrowed", {})
+    assert isinstance(borrowed, dict)
+    mapped = ", ".join(
+        e if e == src else f"{e} (from the file's {src})" for e, src in borrowed.items()
+    )
+    source = a.plan.historical.data
     out = [
-        f"Historical priors: the {control} arm's MAP prior comes from a random-effects "
-        f"meta-analysis of {h.trials['trial'].nunique()} earlier trials' {control} arms "
-        "(historical_trials.csv; sources in the bundled historical data file). Their "
-        "between-trial spread is modelled, not assumed away; the robust version mixes in a "
-        f"vague component with weight {w:g}.",
+        f"Historical priors for the {control} arm ({mapped}): MAP priors from a random-effects "
+        f"meta-analysis of {h.trials['trial'].nunique()} earlier trials' "
+        f"{about.get('regimen', '')} arms, {about.get('population', '')} "
+        f"(historical_trials.csv; sources in the historical data file, "
+        f"{'bundled with the package' if source == 'bundled' else source}: "
+        f"{about.get('title', '')}). Their between-trial spread is modelled, not assumed away; "
+        f"the robust version mixes in a vague component with weight {w:g}.",
+        *a.historical_notes,
     ]
-    if (h.trials["scale"] == "rate").any():
+    assumed = h.trials[(h.trials["scale"] == "rate") & h.trials["assumed"].astype(bool)]
+    if len(assumed):
         out.append(
-            "Historical response counts are the printed percentages applied to ASSUMED "
-            "denominators (the randomised or allocated numbers; evaluable numbers were not "
-            "found), rounded to whole patients."
+            f"{len(assumed)} historical rate(s) rest on a figure or denominator the data file "
+            "marks ASSUMED, not published: "
+            + "; ".join(f"{r.trial}: {r.basis}" for r in assumed.itertuples())
+            + "."
         )
     if (h.trials["basis"].str.contains("assumes every patient")).any():
         out.append(

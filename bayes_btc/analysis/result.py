@@ -75,6 +75,7 @@ class Analysis:
     figures: list[FigureSpec] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     priors: pd.DataFrame = field(default_factory=pd.DataFrame)  # priors.csv: ESS per prior used
+    historical_notes: list[str] = field(default_factory=list)  # what was not borrowed, why
 
     @property
     def converged(self) -> bool:

@@ -28,7 +28,7 @@ from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inference.summary import summary_table
 from bayes_btc.inputs.audit import AuditResult, audit_ipd, audit_trial
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
-from bayes_btc.inputs.historical import load_historical
+from bayes_btc.inputs.historical import HistoricalData, load_historical
 from bayes_btc.inputs.ipd import SurvivalIPD
 from bayes_btc.inputs.plan import Plan, Sampler
 from bayes_btc.inputs.study import Study
@@ -42,6 +42,7 @@ from bayes_btc.models.fit import Fit
 from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model, fits_from_loghr
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model, fits_from_pwe
 from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
+from bayes_btc.priors.borrowing import Borrowing, borrowing
 from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
 from bayes_btc.priors.named import (
     control_median_priors,
@@ -141,15 +142,25 @@ def run_analysis(
     rules = endpoint_rules(plan, kinds)
     own = {DataKey(e): d for e, d in ipd.items() if e in endpoints}
     own_tables = pwe_tables(own, plan)  # validates cut points before any sampling
+    hist_data = load_historical(plan.historical.data) if plan.uses_historical else None
+    borrowed = (  # refuses an arm or endpoint the data do not declare, before any sampling
+        borrowing_for(hist_data[0], plan, spec, study, kinds) if hist_data else Borrowing({})
+    )
     audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd_by_name(own))
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
 
     trees: dict[str, xr.DataTree] = {}
     fits: list[Fit] = []
     historical = None
-    if plan.uses_historical:
-        data, sha = load_historical(plan.historical.data)
-        historical = derive_map_priors(data, endpoints, plan.historical, sampler, progress)
+    if hist_data is not None:
+        data, sha = hist_data
+        for note in borrowed.notes:
+            progress(note)
+        historical = (
+            derive_map_priors(data, borrowed.endpoints, plan.historical, sampler, progress)
+            if borrowed.endpoints
+            else None
+        )
         if historical is not None:
             historical.data_sha256 = sha
             trees["map_meta"] = historical.tree
@@ -232,11 +243,27 @@ def run_analysis(
         seconds=seconds,
     )
     a.priors = priors_table(plan, fits, study.arms, historical)
+    a.historical_notes = borrowed.notes
     a.tipping = tipping_point(spec, plan, audit, endpoints)
     a.assumptions = assumptions(a)
     a.figures = figure_specs(a)
     a.seconds["total"] = time.perf_counter() - t_start
     return a
+
+
+def borrowing_for(
+    data: HistoricalData,
+    plan: Plan,
+    spec: TrialSpec | None,
+    study: Study,
+    kinds: dict[str, EndpointKind],
+) -> Borrowing:
+    """What the historical data may be borrowed for in this run (refused with one line when
+    the plan offers them to an arm or endpoint the data file does not declare)."""
+    src = plan.historical.data
+    where = "bundled with the package" if src == "bundled" else repr(src)
+    label = spec.arms[study.control].label if spec is not None else study.control
+    return borrowing(data, where, plan.historical, (study.control, label), kinds)
 
 
 def ipd_by_name(data: dict[DataKey, SurvivalIPD]) -> dict[str, SurvivalIPD]:

@@ -217,6 +217,15 @@ class HistoricalSettings(_Strict):
     """Meta-analytic-predictive (MAP) priors for the control arm from earlier trials."""
 
     data: str = Field("bundled", description="'bundled' or a path to a historical-trials TOML")
+    arm: str | None = Field(
+        None, description="the trial arm (its control) the priors are for; set: mismatches refused"
+    )
+    arm_regimen: str | None = Field(
+        None, description="that arm's regimen, when neither its id nor its label names it"
+    )
+    endpoints: dict[str, str] | None = Field(
+        None, description="trial endpoint -> the endpoint name in the data file it borrows from"
+    )
     robust_weight: Annotated[float, Field(gt=0, lt=1)] = 0.2
     tau_scale_logit: Pos = 1.0
     tau_scale_log_median: Pos = 0.5
