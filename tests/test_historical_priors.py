@@ -47,7 +47,7 @@ def _data() -> HistoricalData:
                     "PFS": {"median": m, "ci": list(ci), **src},
                 }
                 for name, k, n, m, ci in TRIALS
-            ]
+            ],
         }
     )
 
