@@ -8,14 +8,12 @@ from bayes_btc.analysis.result import Analysis
 
 def assumptions(a: Analysis) -> list[str]:
     """Plain statements of what is assumed or approximated, for the report and provenance."""
-    t, c = a.study.arms
     out = [f"Data level: {a.study.data_level} ({a.study.source})."]
     if "loghr_summary" in a.trees:
         out += [
             "Summary-level model: the published log-HR with a normal likelihood whose SE is "
             "derived from the printed 95% CI (assumed symmetric on the log scale).",
-            f"The HR direction is taken as printed ({t} vs {c}); the inverted reading is "
-            "fitted as a labelled sensitivity analysis (model 'loghr_summary_inverted').",
+            inverted_sentence(a),
         ]
     for e in dict.fromkeys(k.endpoint for k in a.pwe_tables if k.reconstructed):
         n = sum(1 for k in a.pwe_tables if k.reconstructed and k.endpoint == e)
@@ -99,3 +97,29 @@ def historical_assumptions(a: Analysis) -> list[str]:
             "rows."
         )
     return out
+
+
+def inverted_sentence(a: Analysis) -> str:
+    """Whether and why the inverted HR reading was fitted (audit flag or the plan's choice)."""
+    t, c = a.study.arms
+    inverted = sorted({f.endpoint for f in a.fits if f.model == "loghr_summary_inverted"})
+    if not inverted:
+        why = (
+            "the plan asks for none"
+            if a.plan.inverted_hr == "never"
+            else "the audit finds it consistent with the medians"
+        )
+        return (
+            f"The HR direction is taken as printed ({t} vs {c}); {why}, so no inverted "
+            "reading is fitted."
+        )
+    why = (
+        "as the plan asks (inverted_hr = 'always')"
+        if a.plan.inverted_hr == "always"
+        else "because the audit finds the printed direction doubtful"
+    )
+    return (
+        f"The HR direction is taken as printed ({t} vs {c}); for {', '.join(inverted)} the "
+        f"inverted reading is also fitted {why}, as a labelled sensitivity analysis (model "
+        "'loghr_summary_inverted')."
+    )

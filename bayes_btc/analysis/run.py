@@ -39,7 +39,12 @@ from bayes_btc.models.beta_binomial import (
     fits_from_beta_binomial,
 )
 from bayes_btc.models.fit import Fit
-from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model, fits_from_loghr
+from bayes_btc.models.loghr_summary import (
+    READINGS,
+    LogHRData,
+    build_loghr_model,
+    fits_from_loghr,
+)
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model, fits_from_pwe
 from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
 from bayes_btc.priors.borrowing import Borrowing, borrowing
@@ -167,9 +172,15 @@ def run_analysis(
     surv = [e for e in endpoints if spec is not None and e in spec.survival]
     summary_priors = loghr_priors(plan, with_baseline=False)
     if surv and summary_priors:  # historical-only priors have nothing to add without a baseline
-        model = build_loghr_model(LogHRData.from_trial(spec, surv), summary_priors)
+        flagged = inverted_endpoints(plan, audit, surv)
+        data_hr = LogHRData.from_trial(spec, surv, inverted=bool(flagged))
+        model = build_loghr_model(data_hr, summary_priors)
         trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
-        fits += fits_from_loghr(trees["loghr_summary"])
+        fits += [
+            f
+            for f in fits_from_loghr(trees["loghr_summary"])
+            if f.model != READINGS["inverted"] or f.endpoint in flagged
+        ]
     if own:
         fits += fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
     tables = dict(own_tables)
@@ -249,6 +260,16 @@ def run_analysis(
     a.figures = figure_specs(a)
     a.seconds["total"] = time.perf_counter() - t_start
     return a
+
+
+def inverted_endpoints(plan: Plan, audit: AuditResult, endpoints: list[str]) -> list[str]:
+    """Survival endpoints whose inverted HR reading is fitted: those whose printed direction
+    the audit finds doubtful (HR against the medians), or all / none as the plan says."""
+    if plan.inverted_hr != "auto":
+        return list(endpoints) if plan.inverted_hr == "always" else []
+    t = audit.table
+    doubtful = t[(t["check"] == "hr_direction_vs_medians") & ~t["consistent"].astype(bool)]
+    return [e for e in endpoints if e in set(doubtful["endpoint"])]
 
 
 def borrowing_for(
