@@ -21,6 +21,7 @@ from bayes_btc.decisions.tables import (
 )
 from bayes_btc.decisions.tipping import tipping_table
 from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
+from bayes_btc.errors import InputError
 from bayes_btc.inference.diagnostics import diagnostics_table, divergences
 from bayes_btc.inference.exact_check import exact_check
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
@@ -209,6 +210,11 @@ def run_analysis(
         trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
         fits += fits_from_beta_binomial(trees["beta_binomial"])
 
+    if not fits:
+        raise InputError(
+            "no model was fitted: none of the plan's priors applies to the analysed endpoints "
+            f"({', '.join(endpoints)})" + (f"; {borrowed.notes[0]}" if borrowed.notes else "")
+        )
     progress("summarising posteriors, decisions and diagnostics")
     summary = summary_table(fits)
     if set_fits:
