@@ -243,7 +243,10 @@ def tipping_table(spec: TrialSpec, plan: Plan, counts: dict) -> pd.DataFrame:
             ev, nn = zip(counts[name][treatment], counts[name][control], strict=True)
             t = tipping_rates(ev, nn, margin, "<" if harm else ">", threshold, first_rate)
             loc, strength = t["prior_mean_control"], t["prior_n_control"]
-        info[name] = {**t.attrs, "arms": (treatment, control)}
+        kind = "survival" if name in spec.survival else spec.binary[name].kind
+        claim = plan.margins.claim(kind, plan.margins.of(kind, name))
+        noun = "superiority" if claim == "superior" else "non-inferiority"
+        info[name] = {**t.attrs, "arms": (treatment, control), "claim_noun": noun}
         parts.append(
             pd.DataFrame(
                 {

@@ -272,6 +272,7 @@ def historical_blocks(a: SavedResults) -> list[Block]:
     shift = borrowing_effect(a)
     return [
         Block("h2", f"Historical {control} priors (meta-analytic-predictive)"),
+        *([Block("p", about)] if (about := historical_source(a)) else []),
         Block(
             "p",
             "What borrowing does to P(non-inferior) at the plan's margin (decision "
@@ -323,6 +324,20 @@ def historical_blocks(a: SavedResults) -> list[Block]:
         ),
         Block("table", a.historical_trials),
     ]
+
+
+def historical_source(a: SavedResults) -> str:
+    """What the historical data file says it is about, and what was borrowed for what."""
+    h = a.provenance.get("historical") or {}
+    if not h.get("regimen"):
+        return ""
+    borrowed = h.get("borrowed") or {}
+    what = ", ".join(e if e == s else f"{e} (from the file's {s})" for e, s in borrowed.items())
+    return (
+        f"Historical data: {h.get('title') or h.get('data')}. Arms that received "
+        f"{h['regimen']}; population: {h.get('population', 'not stated')}. Borrowed for the "
+        f"{a.study.arms[1]} arm on: {what or 'no endpoint'}."
+    )
 
 
 def borrowing_effect(a: SavedResults) -> pd.DataFrame:
