@@ -120,3 +120,19 @@ def test_bundled_file_declares_what_it_is_about():
     text = (resources.files("bayes_btc.data") / "historical_gp.toml").read_text()
     data = load_historical()[0]
     assert data.regimen in text and data.population and set(data.endpoints) == {"ORR", "PFS", "OS"}
+
+
+def test_a_prior_attaches_to_any_endpoint_name(data):
+    """A trial calling response 'RR' borrows the file's 'ORR' when the plan maps it: the MAP
+    prior is keyed by the trial's name and reaches the control arm's rate prior."""
+    from bayes_btc.inputs.plan import Sampler, load_plan
+    from bayes_btc.priors.map_prior import derive_map_priors
+    from bayes_btc.priors.named import rate_priors
+
+    settings = HistoricalSettings(chains=2, draws=300, endpoints={"RR": "ORR"})
+    got = borrowing(data, "f.toml", settings, ("GP", "GP"), {"RR": "efficacy"})
+    h = derive_map_priors(data, got.endpoints, settings, Sampler(chains=2, tune=300, seed=5))
+    assert h is not None and set(h.priors) == {"RR"}
+    assert set(h.trials["endpoint"]) == {"RR"} and h.about["borrowed"] == {"RR": "ORR"}
+    cells = rate_priors(load_plan()[0], ["RR"], h).cells
+    assert cells[("RR", 1, "historical")] is h.priors["RR"].map
