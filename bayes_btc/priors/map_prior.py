@@ -23,6 +23,7 @@ from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
+from bayes_btc.priors.ess import ess_all
 from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
@@ -36,6 +37,7 @@ TABLE_COLUMNS = [
     "ess",
     "ess_unit",
     "ess_moment",
+    "ess_morita",
     "n_trials",
     "tau_median",
     "q2.5",
@@ -118,10 +120,8 @@ def _trials_table(meta: MetaData) -> pd.DataFrame:
 def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
     mix = p.get(name)
     rate = p.scale == "rate"
-    try:
-        ess = mix.ess() if rate else mix.ess(UNIT_SD_LOG_MEDIAN)
-    except ValueError:  # ELIR diverges for a Beta shape below 1: report the moment ESS
-        ess = mix.ess("moment")
+    by = ess_all(mix, None if rate else UNIT_SD_LOG_MEDIAN)
+    ess = by["elir"] if np.isfinite(by["elir"]) else by["moment"]  # ELIR diverges below 1
     show = (lambda x: x) if rate else np.exp  # medians shown in months
     q = show(np.asarray(mix.quantile(np.array([0.025, 0.5, 0.975]))))
     fq = fit_quality(p.map, p.draws)
@@ -132,7 +132,8 @@ def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
         "mixture": mix.describe(),
         "ess": ess,
         "ess_unit": "patients" if rate else "events",
-        "ess_moment": mix.ess("moment") if rate else np.nan,
+        "ess_moment": by["moment"],
+        "ess_morita": by["morita"],
         "n_trials": n_trials,
         "tau_median": tau,
         "q2.5": float(q[0]),
