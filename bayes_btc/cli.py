@@ -301,7 +301,7 @@ def _per_arm(values: list[str] | None, option: str) -> dict[str, int] | None:
     for v in values:
         arm, sep, n = v.partition("=")
         if not sep or not arm or not n.strip().isdigit():
-            raise InputError(f"{option} takes ARM=N (e.g. {option} TP=30), got {v!r}")
+            raise InputError(f"{option} takes ARM=N (e.g. {option} A=30), got {v!r}")
         out[arm.strip()] = int(n)
     return out
 

@@ -89,14 +89,14 @@ CASES = [
     ),
     ("plan-invalid-toml", plan("[margins]", "[margins"), ["fit", "--plan", "{f}"], "invalid TOML"),
     (
-        "plan-hr-margin-wrong-side",
-        plan("hr = 1.3  ", "hr = 0.8  "),
+        "plan-hr-margin-not-positive",
+        plan("hr = 1.3  ", "hr = -0.8  "),
         ["fit", "--plan", "{f}"],
         "field 'margins.hr'",
     ),
     (
-        "plan-orr-margin-wrong-side",
-        plan("efficacy_rate_diff = -0.10", "efficacy_rate_diff = 0.1"),
+        "plan-orr-margin-out-of-range",
+        plan("efficacy_rate_diff = -0.10", "efficacy_rate_diff = 1.5"),
         ["fit", "--plan", "{f}"],
         "margins.efficacy_rate_diff",
     ),

@@ -137,7 +137,7 @@ def _bad_plan(tmp_path, old, new):
             "does not contain the HR",
         ),
         (
-            lambda t: _bad_plan(t, "harm_rate_diff = 0.10", "harm_rate_diff = -0.1"),
+            lambda t: _bad_plan(t, "harm_rate_diff = 0.10", "harm_rate_diff = -1.5"),
             "margins.harm_rate_diff",
         ),
         (lambda t: ["--prior", "optimistic"], "unknown prior name"),

@@ -29,6 +29,9 @@ def _data() -> HistoricalData:
     src = {"basis": "published", "source": "synthetic test trial"}
     return HistoricalData.model_validate(
         {
+            "regimen": "synthetic control",
+            "population": "synthetic",
+            "endpoints": {"ORR": "rate", "PFS": "median"},
             "trial": [
                 {
                     "name": name,
@@ -44,7 +47,7 @@ def _data() -> HistoricalData:
                     "PFS": {"median": m, "ci": list(ci), **src},
                 }
                 for name, k, n, m, ci in TRIALS
-            ]
+            ],
         }
     )
 

@@ -38,8 +38,8 @@ def test_default_plan_margins_and_grids(plan):
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("hr = 1.3                     #", "hr = 0.8  #", "field 'margins.hr'"),
-        ("harm_rate_diff = 0.10", "harm_rate_diff = -0.10", "field 'margins.harm_rate_diff'"),
+        ("hr = 1.3                     #", "hr = 0  #", "field 'margins.hr'"),
+        ("harm_rate_diff = 0.10", "harm_rate_diff = -1.10", "field 'margins.harm_rate_diff'"),
         (
             "tail_prob = 0.05\n\n[priors.log_hr.enthusiastic]",
             "\n[priors.log_hr.enthusiastic]",

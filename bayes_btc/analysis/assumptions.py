@@ -8,14 +8,12 @@ from bayes_btc.analysis.result import Analysis
 
 def assumptions(a: Analysis) -> list[str]:
     """Plain statements of what is assumed or approximated, for the report and provenance."""
-    t, c = a.study.arms
     out = [f"Data level: {a.study.data_level} ({a.study.source}).", *a.study.data_notes]
     if "loghr_summary" in a.trees:
         out += [
             "Summary-level model: the published log-HR with a normal likelihood whose SE is "
             "derived from the printed 95% CI (assumed symmetric on the log scale).",
-            f"The HR direction is taken as printed ({t} vs {c}); the inverted reading is "
-            "fitted as a labelled sensitivity analysis (model 'loghr_summary_inverted').",
+            inverted_sentence(a),
         ]
     for e in dict.fromkeys(k.endpoint for k in a.pwe_tables if k.reconstructed):
         n = sum(1 for k in a.pwe_tables if k.reconstructed and k.endpoint == e)
@@ -53,24 +51,37 @@ def assumptions(a: Analysis) -> list[str]:
 
 
 def historical_assumptions(a: Analysis) -> list[str]:
-    """What the historical (MAP) priors assume, in words."""
+    """What the historical (MAP) priors assume, in words built from the data file's own
+    declarations (title, regimen, population, which figures are assumed)."""
     h = a.historical
     if h is None:
-        return []
+        return list(a.historical_notes)
     control = a.study.arms[1]
     w = a.plan.historical.robust_weight
+    about = h.about
+    borrowed = about.get("borrowed", {})
+    assert isinstance(borrowed, dict)
+    mapped = ", ".join(
+        e if e == src else f"{e} (from the file's {src})" for e, src in borrowed.items()
+    )
+    source = a.plan.historical.data
     out = [
-        f"Historical priors: the {control} arm's MAP prior comes from a random-effects "
-        f"meta-analysis of {h.trials['trial'].nunique()} earlier trials' {control} arms "
-        "(historical_trials.csv; sources in the bundled historical data file). Their "
-        "between-trial spread is modelled, not assumed away; the robust version mixes in a "
-        f"vague component with weight {w:g}.",
+        f"Historical priors for the {control} arm ({mapped}): MAP priors from a random-effects "
+        f"meta-analysis of {h.trials['trial'].nunique()} earlier trials' "
+        f"{about.get('regimen', '')} arms, {about.get('population', '')} "
+        f"(historical_trials.csv; sources in the historical data file, "
+        f"{'bundled with the package' if source == 'bundled' else source}: "
+        f"{about.get('title', '')}). Their between-trial spread is modelled, not assumed away; "
+        f"the robust version mixes in a vague component with weight {w:g}.",
+        *a.historical_notes,
     ]
-    if (h.trials["scale"] == "rate").any():
+    assumed = h.trials[(h.trials["scale"] == "rate") & h.trials["assumed"].astype(bool)]
+    if len(assumed):
         out.append(
-            "Historical response counts are the printed percentages applied to ASSUMED "
-            "denominators (the randomised or allocated numbers; evaluable numbers were not "
-            "found), rounded to whole patients."
+            f"{len(assumed)} historical rate(s) rest on a figure or denominator the data file "
+            "marks ASSUMED, not published: "
+            + "; ".join(f"{r.trial}: {r.basis}" for r in assumed.itertuples())
+            + "."
         )
     if (h.trials["basis"].str.contains("assumes every patient")).any():
         out.append(
@@ -86,3 +97,29 @@ def historical_assumptions(a: Analysis) -> list[str]:
             "rows."
         )
     return out
+
+
+def inverted_sentence(a: Analysis) -> str:
+    """Whether and why the inverted HR reading was fitted (audit flag or the plan's choice)."""
+    t, c = a.study.arms
+    inverted = sorted({f.endpoint for f in a.fits if f.model == "loghr_summary_inverted"})
+    if not inverted:
+        why = (
+            "the plan asks for none"
+            if a.plan.inverted_hr == "never"
+            else "the audit finds it consistent with the medians"
+        )
+        return (
+            f"The HR direction is taken as printed ({t} vs {c}); {why}, so no inverted "
+            "reading is fitted."
+        )
+    why = (
+        "as the plan asks (inverted_hr = 'always')"
+        if a.plan.inverted_hr == "always"
+        else "because the audit finds the printed direction doubtful"
+    )
+    return (
+        f"The HR direction is taken as printed ({t} vs {c}); for {', '.join(inverted)} the "
+        f"inverted reading is also fitted {why}, as a labelled sensitivity analysis (model "
+        "'loghr_summary_inverted')."
+    )

@@ -75,6 +75,8 @@ class Analysis:
     figures: list[FigureSpec] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     ard: pd.DataFrame = field(default_factory=pd.DataFrame)  # Analysis Results Data ({cards})
+    priors: pd.DataFrame = field(default_factory=pd.DataFrame)  # priors.csv: ESS per prior used
+    historical_notes: list[str] = field(default_factory=list)  # what was not borrowed, why
 
     @property
     def converged(self) -> bool:

@@ -22,6 +22,7 @@ from bayes_btc.decisions.tables import (
 )
 from bayes_btc.decisions.tipping import tipping_table
 from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
+from bayes_btc.errors import InputError
 from bayes_btc.inference.diagnostics import diagnostics_table, divergences
 from bayes_btc.inference.exact_check import exact_check
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
@@ -30,7 +31,7 @@ from bayes_btc.inference.summary import summary_table
 from bayes_btc.inputs.adam_folder import AdamData
 from bayes_btc.inputs.audit import AuditResult, audit_ipd, audit_trial
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
-from bayes_btc.inputs.historical import load_historical
+from bayes_btc.inputs.historical import HistoricalData, load_historical
 from bayes_btc.inputs.ipd import SurvivalIPD
 from bayes_btc.inputs.plan import Plan, Sampler
 from bayes_btc.inputs.study import Study
@@ -41,9 +42,15 @@ from bayes_btc.models.beta_binomial import (
     fits_from_beta_binomial,
 )
 from bayes_btc.models.fit import Fit
-from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model, fits_from_loghr
+from bayes_btc.models.loghr_summary import (
+    READINGS,
+    LogHRData,
+    build_loghr_model,
+    fits_from_loghr,
+)
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model, fits_from_pwe
 from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
+from bayes_btc.priors.borrowing import Borrowing, borrowing
 from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
 from bayes_btc.priors.named import (
     control_median_priors,
@@ -51,6 +58,7 @@ from bayes_btc.priors.named import (
     loghr_priors,
     rate_priors,
 )
+from bayes_btc.priors.used import priors_table
 
 
 def endpoint_kinds(spec: TrialSpec | None, endpoints: list[str]) -> dict[str, EndpointKind]:
@@ -149,6 +157,10 @@ def run_analysis(
     rules = endpoint_rules(plan, kinds)
     own = {DataKey(e): d for e, d in ipd.items() if e in endpoints}
     own_tables = pwe_tables(own, plan)  # validates cut points before any sampling
+    hist_data = load_historical(plan.historical.data) if plan.uses_historical else None
+    borrowed = (  # refuses an arm or endpoint the data do not declare, before any sampling
+        borrowing_for(hist_data[0], plan, spec, study, kinds) if hist_data else Borrowing({})
+    )
     audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd_by_name(own))
     audit = adam.audit(audit, endpoints) if adam is not None else audit
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
@@ -156,18 +168,30 @@ def run_analysis(
     trees: dict[str, xr.DataTree] = {}
     fits: list[Fit] = []
     historical = None
-    if plan.uses_historical:
-        data, sha = load_historical(plan.historical.data)
-        historical = derive_map_priors(data, endpoints, plan.historical, sampler, progress)
+    if hist_data is not None:
+        data, sha = hist_data
+        for note in borrowed.notes:
+            progress(note)
+        historical = (
+            derive_map_priors(data, borrowed.endpoints, plan.historical, sampler, progress)
+            if borrowed.endpoints
+            else None
+        )
         if historical is not None:
             historical.data_sha256 = sha
             trees["map_meta"] = historical.tree
     surv = [e for e in endpoints if spec is not None and e in spec.survival]
     summary_priors = loghr_priors(plan, with_baseline=False)
     if surv and summary_priors:  # historical-only priors have nothing to add without a baseline
-        model = build_loghr_model(LogHRData.from_trial(spec, surv), summary_priors)
+        flagged = inverted_endpoints(plan, audit, surv)
+        data_hr = LogHRData.from_trial(spec, surv, inverted=bool(flagged))
+        model = build_loghr_model(data_hr, summary_priors)
         trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
-        fits += fits_from_loghr(trees["loghr_summary"])
+        fits += [
+            f
+            for f in fits_from_loghr(trees["loghr_summary"])
+            if f.model != READINGS["inverted"] or f.endpoint in flagged
+        ]
     if own:
         fits += fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
     tables = dict(own_tables)
@@ -196,6 +220,11 @@ def run_analysis(
         trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
         fits += fits_from_beta_binomial(trees["beta_binomial"])
 
+    if not fits:
+        raise InputError(
+            "no model was fitted: none of the plan's priors applies to the analysed endpoints "
+            f"({', '.join(endpoints)})" + (f"; {borrowed.notes[0]}" if borrowed.notes else "")
+        )
     progress("summarising posteriors, decisions and diagnostics")
     summary = summary_table(fits)
     if set_fits:
@@ -240,12 +269,39 @@ def run_analysis(
         historical=historical,
         seconds=seconds,
     )
+    a.priors = priors_table(plan, fits, study.arms, historical)
+    a.historical_notes = borrowed.notes
     a.tipping = tipping_point(spec, plan, audit, endpoints)
     a.assumptions = assumptions(a)
     a.figures = figure_specs(a)
     a.ard = ard_table(a)
     a.seconds["total"] = time.perf_counter() - t_start
     return a
+
+
+def inverted_endpoints(plan: Plan, audit: AuditResult, endpoints: list[str]) -> list[str]:
+    """Survival endpoints whose inverted HR reading is fitted: those whose printed direction
+    the audit finds doubtful (HR against the medians), or all / none as the plan says."""
+    if plan.inverted_hr != "auto":
+        return list(endpoints) if plan.inverted_hr == "always" else []
+    t = audit.table
+    doubtful = t[(t["check"] == "hr_direction_vs_medians") & ~t["consistent"].astype(bool)]
+    return [e for e in endpoints if e in set(doubtful["endpoint"])]
+
+
+def borrowing_for(
+    data: HistoricalData,
+    plan: Plan,
+    spec: TrialSpec | None,
+    study: Study,
+    kinds: dict[str, EndpointKind],
+) -> Borrowing:
+    """What the historical data may be borrowed for in this run (refused with one line when
+    the plan offers them to an arm or endpoint the data file does not declare)."""
+    src = plan.historical.data
+    where = "bundled with the package" if src == "bundled" else repr(src)
+    label = spec.arms[study.control].label if spec is not None else study.control
+    return borrowing(data, where, plan.historical, (study.control, label), kinds)
 
 
 def ipd_by_name(data: dict[DataKey, SurvivalIPD]) -> dict[str, SurvivalIPD]:

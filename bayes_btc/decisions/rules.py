@@ -6,7 +6,11 @@ from the plan and the endpoint kinds:
   survival: NI if HR < margin_hr            better: HR < 1
   efficacy: NI if rate_diff > margin (<= 0)  better: rate_diff > 0
   harm:     NI if rate_diff < margin (>= 0)  better: rate_diff < 0
-plus, for fits with an RMST difference (months), NI if rmst_diff > the RMST margin.
+plus, for fits with an RMST difference (months), NI if rmst_diff > the RMST margin. The margin
+is the endpoint's own (`margins.per_endpoint`) or its kind's; one on the treatment's side of no
+difference (HR <= 1, efficacy >= 0, harm <= 0) makes the rule a superiority rule
+(`claim = "superior"`, by a clinically relevant difference when beyond no difference). The
+estimand keeps its contract name `noninferiority` ("the plan's margin rule").
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from bayes_btc.errors import InputError
 from bayes_btc.inputs.plan import Plan
 from bayes_btc.inputs.trial import EndpointKind
 from bayes_btc.models.fit import Fit
@@ -35,6 +40,7 @@ class Rule:
     direction: Literal["<", ">"]
     margin: float
     estimand: str = NI
+    claim: str = "non-inferior"  # what reaching the threshold shows: or "superior"
 
     @property
     def text(self) -> str:
@@ -70,13 +76,21 @@ def endpoint_rules(plan: Plan, kinds: dict[str, EndpointKind]) -> dict[str, Endp
         Rule("rmst_diff", ">", plan.pwe.rmst_margin_months, NI_RMST),
         Rule("rmst_diff", ">", 0.0, BETTER_RMST),
     )
+    unknown = [e for e in plan.margins.per_endpoint if e not in kinds]
+    if unknown:
+        raise InputError(
+            f"plan margins.per_endpoint names {unknown}, not among the analysed endpoints "
+            f"{list(kinds)}"
+        )
     out = {}
     for endpoint, kind in kinds.items():
-        ni = Rule(_QUANTITY[kind], _DIRECTION[kind], plan.margins.of(kind))
+        margin = plan.margins.of(kind, endpoint)
+        claim = plan.margins.claim(kind, margin)
+        ni = Rule(_QUANTITY[kind], _DIRECTION[kind], margin, claim=claim)
         out[endpoint] = EndpointRules(
             kind=kind,
             ni=ni,
-            better=ni.at(_NO_DIFFERENCE[kind], BETTER),
+            better=Rule(_QUANTITY[kind], _DIRECTION[kind], _NO_DIFFERENCE[kind], BETTER),
             curve=tuple(ni.at(m, CURVE) for m in plan.margin_grid.of(kind)),
             rmst=rmst,
         )

@@ -67,6 +67,7 @@ def decision_table(
                     "mcse": mcse,
                     "probability_exact": p_exact if p_exact is not None else np.nan,
                     "non_inferior": decide(basis, threshold),
+                    "claim": rule.claim,
                     "statement": describe(
                         f.endpoint,
                         study.label(f.endpoint),

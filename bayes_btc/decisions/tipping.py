@@ -229,18 +229,24 @@ def tipping_table(spec: TrialSpec, plan: Plan, counts: dict) -> pd.DataFrame:
         if name in spec.survival:
             s = spec.survival[name]
             t = tipping_loghr(
-                math.log(s.hr), se_from_ci(*s.ci, s.ci_level), plan.margins.hr, threshold
+                math.log(s.hr),
+                se_from_ci(*s.ci, s.ci_level),
+                plan.margins.of("survival", name),
+                threshold,
             )
             loc, strength = t["prior_mean_hr"], t["prior_sd"]
         else:
             if name not in counts:
                 raise ValueError(f"no counts for binary endpoint {name!r} (see audit_trial)")
             harm = spec.binary[name].kind == "harm"
-            margin = plan.margins.harm_rate_diff if harm else plan.margins.efficacy_rate_diff
+            margin = plan.margins.of(spec.binary[name].kind, name)
             ev, nn = zip(counts[name][treatment], counts[name][control], strict=True)
             t = tipping_rates(ev, nn, margin, "<" if harm else ">", threshold, first_rate)
             loc, strength = t["prior_mean_control"], t["prior_n_control"]
-        info[name] = {**t.attrs, "arms": (treatment, control)}
+        kind = "survival" if name in spec.survival else spec.binary[name].kind
+        claim = plan.margins.claim(kind, plan.margins.of(kind, name))
+        noun = "superiority" if claim == "superior" else "non-inferiority"
+        info[name] = {**t.attrs, "arms": (treatment, control), "claim_noun": noun}
         parts.append(
             pd.DataFrame(
                 {

@@ -208,6 +208,7 @@ def format_probability(p: float, threshold: float) -> str:
 
 def _flip_text(out: dict, info: dict) -> str:
     q, thr = quantity_label(info), out["threshold"]
+    noun = info.get("claim_noun", "non-inferiority")
     ref_ni = out["reference_non_inferior"]
     start = (
         f"{q} = {format_probability(out['reference_probability'], thr)} {_reference_words(info)}"
@@ -226,17 +227,17 @@ def _flip_text(out: dict, info: dict) -> str:
                 f"{g['location'][1]:.2f} worth up to {g['strength'][1]:.3g} patients"
             )
         if ref_ni:
-            return f"{start}; no prior in the grid ({where}) removes non-inferiority: it is robust"
-        return f"{start}; no prior in the grid ({where}) gives non-inferiority"
+            return f"{start}; no prior in the grid ({where}) removes {noun}: it is robust"
+        return f"{start}; no prior in the grid ({where}) gives {noun}"
     prior = _prior_words(info, out["prior_location"], out["prior_strength"])
     post = f"posterior {q} = {format_probability(out['probability'], thr)}"
     if info["scale"] == "control_rate" and out["prior_strength"] <= info["reference_strength"]:
-        verb = "already removes non-inferiority" if ref_ni else "already gives non-inferiority"
+        verb = f"already removes {noun}" if ref_ni else f"already gives {noun}"
         return (
             f"{start}; {prior} {verb} ({post}), so the conclusion turns on the choice of vague "
             "prior and is fragile"
         )
-    need = "removing non-inferiority" if ref_ni else "non-inferiority"
+    need = f"removing {noun}" if ref_ni else noun
     bound = "or stronger" if info["scale"] == "log_hr" else "or more"
     text = (
         f"{start}; {need} would need {prior} {bound} ({post}; the prior alone gives "

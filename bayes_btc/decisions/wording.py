@@ -27,17 +27,14 @@ def describe(
     target = {
         "hr": f"the hazard ratio {treatment} vs {control} is below {rule.margin:g}",
         "rmst_diff": f"the RMST difference {treatment} - {control} is above {rule.margin:g} months",
-        "rate_diff": (
-            f"{treatment}'s rate is at most {abs(rule.margin) * 100:g} points below {control}'s"
-            if rule.direction == ">"
-            else f"{treatment}'s rate is at most {rule.margin * 100:g} points above {control}'s"
-        ),
+        "rate_diff": rate_target(rule, treatment, control),
     }[rule.quantity]
     basis = p if exact is None else exact
+    noun = "superiority" if rule.claim == "superior" else "non-inferiority"
     verdict = (
-        f"non-inferiority IS shown (P >= {threshold:g})"
+        f"{noun} IS shown (P >= {threshold:g})"
         if decide(basis, threshold)
-        else f"non-inferiority is NOT shown (P < {threshold:g})"
+        else f"{noun} is NOT shown (P < {threshold:g})"
     )
     value = f"{p:.3f}" if exact is None else f"{exact:.4f} (exact; MCMC {p:.4f})"
     caveat = ""
@@ -46,4 +43,24 @@ def describe(
     return (
         f"{endpoint} ({label}), {model}, {prior} prior: the posterior probability that "
         f"{target} is {value}; {verdict}.{caveat}"
+    )
+
+
+def rate_target(rule: Rule, treatment: str, control: str) -> str:
+    """What a rate-difference rule asks, in words: 'at most x points below' (NI, efficacy),
+    'at least x points above' (superiority, efficacy), and the mirror images for harm."""
+    pts = f"{abs(rule.margin) * 100:g} points"
+    if rule.margin == 0:
+        side = "above" if rule.direction == ">" else "below"
+        return f"{treatment}'s rate is {side} {control}'s"
+    if rule.direction == ">":
+        return (
+            f"{treatment}'s rate is at least {pts} above {control}'s"
+            if rule.margin > 0
+            else f"{treatment}'s rate is at most {pts} below {control}'s"
+        )
+    return (
+        f"{treatment}'s rate is at least {pts} below {control}'s"
+        if rule.margin < 0
+        else f"{treatment}'s rate is at most {pts} above {control}'s"
     )

@@ -1,11 +1,16 @@
 """Earlier trials' control arms (historical data): schema, loader and the MAP model inputs.
 
-The bundled file (`data/historical_gp.toml`) holds the GP arms of earlier phase III trials in
-advanced biliary tract cancer, each figure with its source quote and its basis (published,
-derived or assumed). Response rates become binomial counts; medians become log medians
-(months) with a standard error from the published CI, else from the number of events, else
-from the arm size as if every patient had an event (the smallest SE an exponential model
-allows; `se_basis` says which).
+A historical file declares what it is about: the `regimen` its arms received (with
+`regimen_aliases`, e.g. abbreviations), the `population`, and the endpoint names it informs
+with what each is (`[endpoints] ORR = "rate"`, `PFS = "median"`). Every trial then gives, per
+declared endpoint, a rate as counts (`responders` of `denominator`) or as a printed percent
+with its denominator, or a median in months; each figure with its source quote and basis
+(published, derived or assumed). The bundled file (`data/historical_gp.toml`) holds earlier
+phase III control arms in advanced biliary tract cancer.
+
+Rates become binomial counts; medians become log medians (months) with a standard error from
+the published CI, else from the number of events, else from the arm size as if every patient
+had an event (the smallest SE an exponential model allows; `se_basis` says which).
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from scipy import stats
 
 from bayes_btc.errors import InputError, describe_validation_error, read_toml
@@ -42,15 +54,22 @@ class Count(Sourced):
 
 
 class Response(Sourced):
-    """A response rate as printed (percent, as a string to keep its precision)."""
+    """A rate (e.g. response): `responders` of `denominator`, or a printed percent (a string, to
+    keep its precision) of `denominator`. `denominator_basis` says whether the denominator is
+    published or assumed, `denominator_note` how."""
 
-    percent: str
+    kind: Literal["rate"] = "rate"
+    percent: str | None = None
+    responders: Annotated[int, Field(ge=0)] | None = None
     denominator: Annotated[int, Field(gt=0)]
-    denominator_note: Annotated[str, Field(min_length=1)]
+    denominator_basis: Basis = "published"
+    denominator_note: str = ""
 
     @field_validator("percent")
     @classmethod
-    def _percent(cls, v: str) -> str:
+    def _percent(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         try:
             x = Decimal(v)
         except InvalidOperation:
@@ -59,13 +78,47 @@ class Response(Sourced):
             raise ValueError(f"percent must be within 0-100, got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _one_form(self) -> Response:
+        if (self.percent is None) == (self.responders is None):
+            raise ValueError("give either 'responders' (a count) or 'percent', with 'denominator'")
+        if self.responders is not None and self.responders > self.denominator:
+            raise ValueError(f"responders {self.responders} exceed the denominator")
+        if self.denominator_basis != "published" and not self.denominator_note:
+            raise ValueError("an assumed or derived denominator needs 'denominator_note'")
+        return self
+
+    @property
+    def events(self) -> int:
+        """Responders: the count, or the printed percent x denominator rounded."""
+        if self.responders is not None:
+            return self.responders
+        assert self.percent is not None
+        return round(float(Decimal(self.percent)) / 100 * self.denominator)
+
+    @property
+    def described(self) -> str:
+        """E.g. '18.7% of 344 (assumed: ...)' or '30/120 responders'."""
+        den = ""
+        if self.denominator_note or self.denominator_basis != "published":
+            den = f" ({self.denominator_basis} denominator: {self.denominator_note})"
+        if self.responders is not None:
+            return f"{self.responders}/{self.denominator} responders{den}"
+        return f"{self.percent}% of {self.denominator}{den}"
+
 
 class Median(Sourced):
     """A median survival time (months), with its 95% CI and event count when published."""
 
+    kind: Literal["median"] = "median"
     median: Annotated[float, Field(gt=0)]
     ci: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] | None = None
     events: Annotated[int, Field(gt=0)] | None = None
+
+
+Figure = Annotated[Response | Median, Field(discriminator="kind")]
+EndpointData = Literal["rate", "median"]
+_TRIAL_FIELDS = ("name", "reference", "url", "n")
 
 
 class HistoricalTrial(_Strict):
@@ -73,9 +126,10 @@ class HistoricalTrial(_Strict):
     reference: Annotated[str, Field(min_length=1)]
     url: str
     n: Count
-    ORR: Response | None = None
-    PFS: Median | None = None
-    OS: Median | None = None
+    figures: dict[str, Figure] = {}  # endpoint name (as declared) -> its figure
+
+    def figure(self, endpoint: str) -> Response | Median | None:
+        return self.figures.get(endpoint)
 
 
 class Excluded(_Strict):
@@ -85,9 +139,44 @@ class Excluded(_Strict):
 
 
 class HistoricalData(_Strict):
+    """The file: what it declares (regimen, population, endpoints) and the trials."""
+
     title: str = ""
+    regimen: Annotated[str, Field(min_length=1)]
+    regimen_aliases: list[str] = []
+    population: Annotated[str, Field(min_length=1)]
+    endpoints: Annotated[dict[str, EndpointData], Field(min_length=1)]
     trial: Annotated[list[HistoricalTrial], Field(min_length=2)]
     excluded: list[Excluded] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _figures(cls, raw: object) -> object:
+        """Every key of a trial besides name, reference, url and n is a figure of a declared
+        endpoint, validated as that endpoint's kind (`rate` or `median`)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("endpoints"), dict):
+            return raw
+        declared = raw["endpoints"]
+        trials = []
+        for t in raw.get("trial", []):
+            if not isinstance(t, dict):
+                trials.append(t)
+                continue
+            figures = dict(t.get("figures", {}))
+            for key in [k for k in t if k not in (*_TRIAL_FIELDS, "figures")]:
+                if key not in declared:
+                    raise ValueError(
+                        f"trial {t.get('name', '?')!r} has figures for {key!r}, which the "
+                        f"file's [endpoints] does not declare (it declares {sorted(declared)})"
+                    )
+                fig = t[key]
+                figures[key] = {"kind": declared[key], **fig} if isinstance(fig, dict) else fig
+            trials.append({k: v for k, v in t.items() if k in _TRIAL_FIELDS} | {"figures": figures})
+        return {**raw, "trial": trials}
+
+    def informs(self, endpoint: str) -> EndpointData | None:
+        """What the file holds for a declared endpoint name ('rate' or 'median'), else None."""
+        return self.endpoints.get(endpoint)
 
 
 @dataclass(frozen=True)
@@ -99,6 +188,7 @@ class BinomialSeries:
     events: list[int]
     n: list[int]
     notes: list[str]
+    assumed: list[bool]  # the figure or its denominator is assumed, not published
 
 
 @dataclass(frozen=True)
@@ -113,16 +203,18 @@ class LogMedianSeries:
 
 
 def binomial_series(data: HistoricalData, endpoint: str) -> BinomialSeries | None:
-    """Responders = the printed percent x denominator, rounded; None with fewer than 2 trials."""
-    rows = [
-        (t.name, r) for t in data.trial if isinstance(r := getattr(t, endpoint, None), Response)
-    ]
+    """Responders (counts, or the printed percent x denominator, rounded) per trial; None
+    with fewer than 2 trials."""
+    rows = [(t.name, r) for t in data.trial if isinstance(r := t.figure(endpoint), Response)]
     if len(rows) < 2:
         return None
-    events = [round(float(Decimal(r.percent)) / 100 * r.denominator) for _, r in rows]
-    notes = [f"{r.percent}% of {r.denominator} ({r.denominator_note})" for _, r in rows]
     return BinomialSeries(
-        endpoint, [n for n, _ in rows], events, [r.denominator for _, r in rows], notes
+        endpoint,
+        [n for n, _ in rows],
+        [r.events for _, r in rows],
+        [r.denominator for _, r in rows],
+        [r.described for _, r in rows],
+        [r.basis == "assumed" or r.denominator_basis == "assumed" for _, r in rows],
     )
 
 
@@ -131,7 +223,7 @@ def log_median_series(data: HistoricalData, endpoint: str) -> LogMedianSeries | 
     z = float(stats.norm.isf(0.025))
     names, y, se, basis = [], [], [], []
     for t in data.trial:
-        m = getattr(t, endpoint, None)
+        m = t.figure(endpoint)
         if not isinstance(m, Median):
             continue
         names.append(t.name)
@@ -163,8 +255,7 @@ def load_historical(path: str | Path | None = None) -> tuple[HistoricalData, str
     except ValidationError as err:
         raise describe_validation_error(path, err) from None
     for t in data.trial:
-        for name in ("PFS", "OS"):
-            m = getattr(t, name)
-            if m is not None and m.ci is not None and not m.ci[0] <= m.median <= m.ci[1]:
+        for name, m in t.figures.items():
+            if isinstance(m, Median) and m.ci is not None and not m.ci[0] <= m.median <= m.ci[1]:
                 raise InputError(f"{path}: trial {t.name!r}: {name} CI {m.ci} excludes the median")
     return data, hashlib.sha256(Path(path).read_bytes()).hexdigest()

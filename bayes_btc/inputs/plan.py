@@ -31,19 +31,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Claim = Literal["non-inferior", "superior"]
+
+
 class Margins(_Strict):
-    """NI margins: HR (treatment vs control) upper bound; rate differences (treatment -
-    control) lower bound for efficacy, upper bound for harm."""
+    """Margins per endpoint kind, overridable per endpoint (`per_endpoint`, HR or rate
+    difference by the endpoint's kind). HR (treatment vs control) upper bound; rate
+    difference (treatment - control) lower bound for efficacy, upper bound for harm. A margin
+    on the treatment's side of no difference asks for superiority by that much: HR <= 1
+    (e.g. 0.8), an efficacy difference >= 0 (e.g. +0.10), a harm difference <= 0."""
 
-    hr: Annotated[float, Field(gt=1, description="must be > 1: NI means HR below it")] = 1.3
-    efficacy_rate_diff: Annotated[float, Field(ge=-1, le=0)] = -0.10
-    harm_rate_diff: Annotated[float, Field(ge=0, le=1)] = 0.10
+    hr: Annotated[float, Field(gt=0)] = 1.3
+    efficacy_rate_diff: Annotated[float, Field(gt=-1, lt=1)] = -0.10
+    harm_rate_diff: Annotated[float, Field(gt=-1, lt=1)] = 0.10
+    per_endpoint: dict[str, float] = {}
 
-    def of(self, kind: EndpointKind) -> float:
-        """The margin for an endpoint kind: HR for survival, rate difference otherwise."""
+    def of(self, kind: EndpointKind, endpoint: str | None = None) -> float:
+        """The margin of an endpoint (its own if the plan gives one, else its kind's)."""
+        if endpoint is not None and endpoint in self.per_endpoint:
+            m = self.per_endpoint[endpoint]
+            ok = m > 0 if kind == "survival" else -1 < m < 1
+            if not ok:
+                need = "an HR > 0" if kind == "survival" else "a rate difference in (-1, 1)"
+                raise InputError(f"plan margins.per_endpoint.{endpoint}: {m:g} is not {need}")
+            return m
         return {"survival": self.hr, "efficacy": self.efficacy_rate_diff}.get(
             kind, self.harm_rate_diff
         )
+
+    @staticmethod
+    def claim(kind: EndpointKind, margin: float) -> Claim:
+        """What reaching the margin shows: 'superior' when the margin lies on the treatment's
+        side of no difference (HR <= 1, efficacy >= 0, harm <= 0), else 'non-inferior'."""
+        superior = {"survival": margin <= 1, "efficacy": margin >= 0, "harm": margin <= 0}
+        return "superior" if superior[kind] else "non-inferior"
 
 
 class Grid(_Strict):
@@ -217,6 +238,15 @@ class HistoricalSettings(_Strict):
     """Meta-analytic-predictive (MAP) priors for the control arm from earlier trials."""
 
     data: str = Field("bundled", description="'bundled' or a path to a historical-trials TOML")
+    arm: str | None = Field(
+        None, description="the trial arm (its control) the priors are for; set: mismatches refused"
+    )
+    arm_regimen: str | None = Field(
+        None, description="that arm's regimen, when neither its id nor its label names it"
+    )
+    endpoints: dict[str, str] | None = Field(
+        None, description="trial endpoint -> the endpoint name in the data file it borrows from"
+    )
     robust_weight: Annotated[float, Field(gt=0, lt=1)] = 0.2
     tau_scale_logit: Pos = 1.0
     tau_scale_log_median: Pos = 0.5
@@ -274,6 +304,9 @@ class Plan(_Strict):
     title: str = ""
     endpoints: Literal["all"] | list[str] = "all"
     decision_threshold: Annotated[float, Field(gt=0.5, lt=1)] = 0.975
+    inverted_hr: Literal["auto", "always", "never"] = Field(
+        "auto", description="fit the inverted HR reading: where the audit flags the direction"
+    )
     margins: Margins = Margins()
     margin_grid: MarginGrid = MarginGrid()
     priors: Priors

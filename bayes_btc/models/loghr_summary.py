@@ -37,12 +37,18 @@ class LogHRData:
     endpoints: list[str]
     log_hr: np.ndarray  # (endpoint, reading)
     se: np.ndarray  # (endpoint,)
+    readings: tuple[str, ...] = tuple(READINGS)
 
     @classmethod
-    def from_trial(cls, spec: TrialSpec, endpoints: list[str]) -> LogHRData:
+    def from_trial(
+        cls, spec: TrialSpec, endpoints: list[str], *, inverted: bool = True
+    ) -> LogHRData:
+        """The printed log-HRs; with `inverted`, their inverse as a second reading."""
         names = [e for e in endpoints if e in spec.survival]
         y = np.array([math.log(spec.survival[e].hr) for e in names])
         se = np.array([se_from_ci(*spec.survival[e].ci, spec.survival[e].ci_level) for e in names])
+        if not inverted:
+            return cls(names, y[:, None], se, ("as_printed",))
         return cls(names, np.stack([y, -y], axis=1), se)
 
 
@@ -51,12 +57,12 @@ def build_loghr_model(data: LogHRData, priors: dict[str, NormalMixture]) -> pm.M
     w, mean, sd = mixture_arrays(priors)
     coords = {
         "endpoint": data.endpoints,
-        "reading": list(READINGS),
+        "reading": list(data.readings),
         "prior": list(priors),
         "component": np.arange(w.shape[-1]),
     }
     dims = ("endpoint", "reading", "prior")
-    shape = (len(data.endpoints), len(READINGS), len(priors))
+    shape = (len(data.endpoints), len(data.readings), len(priors))
     with pm.Model(coords=coords) as model:
         prior_w = pm.Data("prior_w", w, dims=("prior", "component"))
         prior_mean = pm.Data("prior_mean", mean, dims=("prior", "component"))
@@ -75,7 +81,8 @@ def fits_from_loghr(tree: xr.DataTree) -> list[Fit]:
     family = str(tree["posterior"].attrs.get("model_family", "loghr_summary"))
     fits = []
     for e in post["endpoint"].values:
-        for reading, model in READINGS.items():
+        for reading in post["reading"].values:
+            model = READINGS[str(reading)]
             for p in post["prior"].values:
                 cell = post.sel(endpoint=e, reading=reading, prior=p)
                 c = const.sel(endpoint=e, reading=reading, prior=p)

@@ -27,6 +27,7 @@ OPTIONAL_FILES = (
     "historical_priors.csv",  # historical (MAP) priors
     "historical_trials.csv",
     "tipping_point.csv",  # published-summary endpoints
+    "priors.csv",  # every prior used, ESS by ELIR, moment and Morita
 )
 POSTERIOR_FOLDER = "posterior"  # one NetCDF per model family (not committed: tens of MB)
 REPORT_INPUTS = tuple(

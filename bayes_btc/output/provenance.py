@@ -80,6 +80,7 @@ def provenance(
             "data": a.plan.historical.data,
             "sha256": a.historical.data_sha256,
             "converged": a.historical.converged,
+            **a.historical.about,
         },
         "seed": a.sampler.seed,
         "endpoints": a.endpoints,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bayes_btc.decisions.rules import NI
+from bayes_btc.decisions.rules import NI, endpoint_rules
 from bayes_btc.inputs.datakey import RECONSTRUCTED_SUFFIX, is_reconstructed
 from bayes_btc.output.saved import SavedResults
 
@@ -41,7 +41,6 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
     priors = prior_table(a)
     audit = a.audit.table
     flagged = audit[~audit["consistent"]]
-    shown = list(a.decisions[a.decisions["non_inferior"]].itertuples())
     diag = a.diagnostics
     blocks = [
         Block(
@@ -68,12 +67,10 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         Block("h2", "The question and the plan"),
         Block(
             "p",
-            f"Is {treatment} non-inferior to {control}? For each endpoint, model and "
-            f"prior the posterior probability of non-inferiority (P(NI)) is compared with "
-            f"the decision threshold {t:g}. Margins: HR ({treatment} vs {control}) < "
-            f"{p.margins.hr:g} for survival; rate difference ({treatment} - {control}) > "
-            f"{p.margins.efficacy_rate_diff:g} for response; < {p.margins.harm_rate_diff:g}"
-            " for each adverse event.",
+            f"Is {treatment} non-inferior (or, where the plan's margin asks it, superior) to "
+            f"{control}? For each endpoint, model and prior the posterior probability of the "
+            f"plan's margin rule (P(NI)) is compared with the decision threshold {t:g}. "
+            + margins_sentence(a),
         ),
         Block("table", priors),
         Block("h2", "Assumptions and approximations"),
@@ -92,16 +89,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         ),
         Block("h2", "Posterior probability of non-inferiority at the plan's margins"),
         Block("table", ni_pivot(a)),
-        Block(
-            "p",
-            (
-                f"Non-inferiority is shown (P >= {t:g}) for: "
-                + "; ".join(f"{r.endpoint} ({r.model}, {r.prior})" for r in shown)
-                + "."
-            )
-            if shown
-            else f"Non-inferiority is shown (P >= {t:g}) for no endpoint under any model or prior.",
-        ),
+        Block("p", shown_sentence(a, t)),
         Block("h3", "Decisions in words"),
         Block(
             "p",
@@ -117,7 +105,8 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
             Block("h2", "Sensitivity: how strong a prior would change the conclusion"),
             Block(
                 "p",
-                "For each endpoint, the weakest prior (on the HR, or on the GP rate as "
+                "For each endpoint, the weakest prior (on the HR, or on the "
+                f"{control} rate as "
                 "pseudo-patients) that would reverse the conclusion, from the conjugate "
                 "closed forms over a grid of prior locations and strengths "
                 "(tipping_point.csv; heat maps below).",
@@ -197,7 +186,7 @@ def survival_blocks(a: SavedResults) -> list[Block]:
         Block("h2", "Survival: summary-level and piecewise-exponential models side by side"),
         Block(
             "p",
-            f"Posterior P(HR < {a.plan.margins.hr:g}) by model. Models ending in "
+            "Posterior P(HR < the endpoint's margin) by model. Models ending in "
             f"{RECONSTRUCTED_SUFFIX} are fitted to RECONSTRUCTED pseudo-patient data (pooled over "
             "the reconstructed sets), not to trial data.",
         ),
@@ -283,6 +272,7 @@ def historical_blocks(a: SavedResults) -> list[Block]:
     shift = borrowing_effect(a)
     return [
         Block("h2", f"Historical {control} priors (meta-analytic-predictive)"),
+        *([Block("p", about)] if (about := historical_source(a)) else []),
         Block(
             "p",
             "What borrowing does to P(non-inferior) at the plan's margin (decision "
@@ -336,6 +326,20 @@ def historical_blocks(a: SavedResults) -> list[Block]:
     ]
 
 
+def historical_source(a: SavedResults) -> str:
+    """What the historical data file says it is about, and what was borrowed for what."""
+    h = a.provenance.get("historical") or {}
+    if not h.get("regimen"):
+        return ""
+    borrowed = h.get("borrowed") or {}
+    what = ", ".join(e if e == s else f"{e} (from the file's {s})" for e, s in borrowed.items())
+    return (
+        f"Historical data: {h.get('title') or h.get('data')}. Arms that received "
+        f"{h['regimen']}; population: {h.get('population', 'not stated')}. Borrowed for the "
+        f"{a.study.arms[1]} arm on: {what or 'no endpoint'}."
+    )
+
+
 def borrowing_effect(a: SavedResults) -> pd.DataFrame:
     """P(NI) under the first-named prior and under each historical prior, for the fits that
     have historical rows (endpoint x model)."""
@@ -367,10 +371,50 @@ def at_a_glance(a: SavedResults) -> pd.DataFrame:
             "estimand": d["estimand"],
             "margin": d["margin"],
             "P(NI)": p,
-            "non-inferior": d["non_inferior"].map({True: "yes", False: "no"}),
+            "decision": decision_words(d),
             "diagnostics": d["diagnostics_passed"].map({True: "pass", False: "FAIL"}),
         }
     )
+
+
+def decision_words(d: pd.DataFrame) -> pd.Series:
+    """'non-inferior: yes', 'superior: no', ... per decision row (the claim of its margin)."""
+    claim = d["claim"] if "claim" in d else pd.Series("non-inferior", index=d.index)
+    return claim.astype(str) + ": " + d["non_inferior"].map({True: "yes", False: "no"})
+
+
+def shown_sentence(a: SavedResults, threshold: float) -> str:
+    """Which fits reach the plan's margin rule, each with what it shows."""
+    d = a.decisions[a.decisions["non_inferior"]]
+    claims = d["claim"] if "claim" in d else pd.Series("non-inferior", index=d.index)
+    if not len(d):
+        return (
+            f"The plan's margin is reached (P >= {threshold:g}) for no endpoint under any "
+            "model or prior."
+        )
+    return (
+        f"The plan's margin is reached (P >= {threshold:g}) for: "
+        + "; ".join(
+            f"{r.endpoint} ({r.model}, {r.prior}: {c})"
+            for r, c in zip(d.itertuples(), claims, strict=True)
+        )
+        + "."
+    )
+
+
+def margins_sentence(a: SavedResults) -> str:
+    """The margin each endpoint is judged at, resolved from the plan, with its claim."""
+    treatment, control = a.study.arms
+    rules = endpoint_rules(a.plan, a.kinds)
+    parts = []
+    for e, r in rules.items():
+        q = (
+            f"HR ({treatment} vs {control})"
+            if r.ni.quantity == "hr"
+            else f"rate difference ({treatment} - {control})"
+        )
+        parts.append(f"{e}: {q} {r.ni.direction} {r.ni.margin:g} ({r.ni.claim})")
+    return "Margins: " + "; ".join(parts) + "."
 
 
 def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:

@@ -51,6 +51,8 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
         )
         tree.to_netcdf(folder / POSTERIOR_FOLDER / f"{family}.nc", engine="h5netcdf")
     write_csv(a.decisions, folder / "decisions.csv")
+    if len(a.priors):
+        write_csv(a.priors, folder / "priors.csv")
     if a.historical is not None:
         write_csv(a.historical.table, folder / "historical_priors.csv")
         write_csv(a.historical.trials, folder / "historical_trials.csv")

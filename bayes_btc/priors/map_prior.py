@@ -11,7 +11,8 @@ events for a log median) and how well the mixture matches the draws are reported
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import arviz as az
 import numpy as np
@@ -22,6 +23,7 @@ from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
+from bayes_btc.priors.ess import ess_all
 from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
@@ -35,6 +37,7 @@ TABLE_COLUMNS = [
     "ess",
     "ess_unit",
     "ess_moment",
+    "ess_morita",
     "n_trials",
     "tau_median",
     "q2.5",
@@ -71,6 +74,7 @@ class HistoricalPriors:
     tree: xr.DataTree
     converged: bool
     data_sha256: str = ""  # of the historical data file
+    about: dict[str, object] = field(default_factory=dict)  # the file's title, regimen, ...
 
 
 def thin(draws: np.ndarray, keep: int = MIXTURE_FIT_DRAWS) -> np.ndarray:
@@ -90,9 +94,10 @@ def _trials_table(meta: MetaData) -> pd.DataFrame:
             "n": n,
             "se": np.nan,
             "basis": note,
+            "assumed": assumed,
         }
         for s in meta.binomial
-        for t, k, n, note in zip(s.trials, s.events, s.n, s.notes, strict=True)
+        for t, k, n, note, assumed in zip(s.trials, s.events, s.n, s.notes, s.assumed, strict=True)
     ]
     rows += [
         {
@@ -104,6 +109,7 @@ def _trials_table(meta: MetaData) -> pd.DataFrame:
             "n": np.nan,
             "se": se,
             "basis": f"SE of the log median: {b}",
+            "assumed": "assumes" in b,
         }
         for s in meta.log_median
         for t, y, se, b in zip(s.trials, s.log_median, s.se, s.se_basis, strict=True)
@@ -114,10 +120,8 @@ def _trials_table(meta: MetaData) -> pd.DataFrame:
 def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
     mix = p.get(name)
     rate = p.scale == "rate"
-    try:
-        ess = mix.ess() if rate else mix.ess(UNIT_SD_LOG_MEDIAN)
-    except ValueError:  # ELIR diverges for a Beta shape below 1: report the moment ESS
-        ess = mix.ess("moment")
+    by = ess_all(mix, None if rate else UNIT_SD_LOG_MEDIAN)
+    ess = by["elir"] if np.isfinite(by["elir"]) else by["moment"]  # ELIR diverges below 1
     show = (lambda x: x) if rate else np.exp  # medians shown in months
     q = show(np.asarray(mix.quantile(np.array([0.025, 0.5, 0.975]))))
     fq = fit_quality(p.map, p.draws)
@@ -128,7 +132,8 @@ def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
         "mixture": mix.describe(),
         "ess": ess,
         "ess_unit": "patients" if rate else "events",
-        "ess_moment": mix.ess("moment") if rate else np.nan,
+        "ess_moment": by["moment"],
+        "ess_morita": by["morita"],
         "n_trials": n_trials,
         "tau_median": tau,
         "q2.5": float(q[0]),
@@ -142,17 +147,28 @@ def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
 
 def derive_map_priors(
     data: HistoricalData,
-    endpoints: list[str],
+    endpoints: list[str] | Mapping[str, str],
     settings: HistoricalSettings,
     sampler: Sampler,
     progress: Progress = quiet,
 ) -> HistoricalPriors | None:
     """MAP priors for the endpoints with historical data (None if there are none).
 
+    `endpoints` maps each trial endpoint to the data file's endpoint it borrows from (a list:
+    the same names).
     `sampler` supplies the cores and seed; chains, draws and target acceptance come from the
     plan's `historical` settings."""
-    rates = [s for e in endpoints if (s := binomial_series(data, e)) is not None]
-    medians = [s for e in endpoints if (s := log_median_series(data, e)) is not None]
+    targets = endpoints if isinstance(endpoints, Mapping) else {e: e for e in endpoints}
+    rates = [
+        replace(s, endpoint=e)
+        for e, h in targets.items()
+        if (s := binomial_series(data, h)) is not None
+    ]
+    medians = [
+        replace(s, endpoint=e)
+        for e, h in targets.items()
+        if (s := log_median_series(data, h)) is not None
+    ]
     if not rates and not medians:
         return None
     meta = MetaData(rates, medians)
@@ -195,4 +211,11 @@ def derive_map_priors(
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     trials = _trials_table(meta)
     trials["reference"] = trials["trial"].map({t.name: t.reference for t in data.trial})
-    return HistoricalPriors(priors, table, trials, tree, bool(table["converged"].all()))
+    about = {
+        "title": data.title,
+        "regimen": data.regimen,
+        "population": data.population,
+        "borrowed": {e: h for e, h in targets.items() if e in priors},
+    }
+    converged = bool(table["converged"].all())
+    return HistoricalPriors(priors, table, trials, tree, converged, about=about)

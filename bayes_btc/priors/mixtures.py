@@ -170,14 +170,16 @@ class BetaMixture(_Mixture):
         return self._mix_with(weight, vague if vague is not None else BetaMixture.single(1, 1))
 
     def ess(self, method: Literal["elir", "moment"] = "elir") -> float:
-        """Effective sample size in patients.
+        """Effective sample size in patients, as RBesT's `ess()` defines it.
 
         "moment": a + b of the Beta with the mixture's mean m and variance v, m(1-m)/v - 1.
         "elir": E_p[i_p(t) t(1-t)] with i_p = -(log p)'' and 1/(t(1-t)) the binomial Fisher
-        information, computed integrated by parts as 2 + E_p[((log p)'(t))^2 t(1-t)] (positive
-        integrand, no cancellation). The two forms agree when all shapes exceed 1 and the second
-        is their limit when a shape is 1, so Beta(a, b) gives a + b, Beta(1, 1) included (the
-        literal integral would give 0 for a flat density). Shapes below 1: ELIR diverges.
+        information (Neuenschwander et al. 2020). Computed integrated by parts as
+        2 - p(0) - p(1) + E_p[((log p)'(t))^2 t(1-t)] (positive integrand, no cancellation):
+        the density at the ends, finite when every shape is >= 1, is non-zero only for a
+        component with a shape of exactly 1. Beta(a, b) with a, b > 1 gives a + b; a flat
+        Beta(1, 1) carries no curvature and gives 0, so a 0.2 Beta(1, 1) component adds
+        nothing. Shapes below 1: ELIR diverges. Morita's ESS: `priors.ess`.
         """
         if method == "moment":
             m, v = self.mean(), self.var()
@@ -195,7 +197,8 @@ class BetaMixture(_Mixture):
             score = softmax(lf) @ ((a - 1) * math.exp(l1t) - (b - 1) * math.exp(lt))
             return math.exp(lf[k]) * score**2  # score = (log p)'(t) t(1-t)
 
-        total = 2.0
+        ends = float(np.sum(w * np.where(a == 1, b, 0.0)) + np.sum(w * np.where(b == 1, a, 0.0)))
+        total = 2.0 - ends  # p(0) + p(1): Beta(1, b) has density b at 0, Beta(a, 1) a at 1
         for k in range(len(w)):
             inner = stats.beta.ppf([1e-6, 0.5, 1 - 1e-6], a[k], b[k])
             cuts = [-np.inf, *np.unique(logit(np.clip(inner, 1e-300, 1 - 1e-16))), np.inf]
