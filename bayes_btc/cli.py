@@ -104,12 +104,19 @@ def fit(
     from bayes_btc.analysis.run import run_analysis
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
-    from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
+    from bayes_btc.output.folder import (
+        Interrupted,
+        check_output_folder,
+        staged_output,
+        terminate_as_interrupt,
+    )
     from bayes_btc.output.provenance import provenance
     from bayes_btc.output.write import write_results
     from bayes_btc.reconstruction.bundled import load as load_reconstructed
 
+    inputs = (trial, plan, ipd, adtte, reconstructed)
     try:
+        check_output_folder(out, inputs)  # before any work: refuse folders not ours
         the_plan, plan_sha = load_plan(plan)
         if prior:
             the_plan = the_plan.with_priors(prior)
@@ -128,7 +135,7 @@ def fit(
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else [])]
         )
-        with terminate_as_interrupt(), staged_output(out) as stage:
+        with terminate_as_interrupt(), staged_output(out, inputs) as stage:
             a = run_analysis(
                 spec,
                 the_plan,
@@ -273,7 +280,10 @@ def reconstruct(
     --from-summary, from the published medians, HR and CI (labelled as reconstructed)."""
     import pandas as pd
 
+    from bayes_btc.tables import check_file_target
+
     try:
+        check_file_target(out)  # before any work
         if from_summary:
             from bayes_btc.inputs.trial import load_trial
             from bayes_btc.reconstruction import bundled as reconstructed

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bayes_btc.cli import app
+from bayes_btc.output.contract import MARKER
+from bayes_btc.output.folder import marker_text
 from tests.conftest import BUNDLED_TRIAL, DEFAULT_PLAN
 
 TRIAL = BUNDLED_TRIAL.read_text()
@@ -213,6 +215,7 @@ def test_bad_input(runner, tmp_path: Path, file, args, expected):
         path.write_text(file[1])
     results = tmp_path / "results"
     results.mkdir()
+    (results / MARKER).write_text(marker_text())
     (results / "summary.csv").write_text("earlier results\n")
     (tmp_path / "out.csv").write_text("earlier output\n")
     subs = {
@@ -234,7 +237,7 @@ def test_bad_input(runner, tmp_path: Path, file, args, expected):
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
     assert "Traceback" not in r.output
-    assert sorted(p.name for p in results.iterdir()) == ["summary.csv"]
+    assert sorted(p.name for p in results.iterdir()) == [MARKER, "summary.csv"]
     assert (results / "summary.csv").read_text() == "earlier results\n"
     assert (tmp_path / "out.csv").read_text() == "earlier output\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
