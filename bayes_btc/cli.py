@@ -104,12 +104,8 @@ def fit(
     from bayes_btc.analysis.run import run_analysis
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
-    from bayes_btc.output.folder import (
-        Interrupted,
-        check_output_folder,
-        staged_output,
-        terminate_as_interrupt,
-    )
+    from bayes_btc.interrupts import Interrupted, interrupts_stop_the_run, was_interrupted
+    from bayes_btc.output.folder import check_output_folder, staged_output
     from bayes_btc.output.provenance import provenance
     from bayes_btc.output.write import write_results
     from bayes_btc.reconstruction.bundled import load as load_reconstructed
@@ -135,7 +131,7 @@ def fit(
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else [])]
         )
-        with terminate_as_interrupt(), staged_output(out, inputs) as stage:
+        with interrupts_stop_the_run(), staged_output(out, inputs) as stage:
             a = run_analysis(
                 spec,
                 the_plan,
@@ -155,10 +151,15 @@ def fit(
                 quick=quick,
             )
             _echo(f"writing results to {out}")
-            write_results(a, stage, prov)
+            write_results(a, stage, prov, _echo)
     except InputError as exc:
         raise _fail(exc) from None
     except (KeyboardInterrupt, Interrupted):
+        typer.echo(f"interrupted: {out} left as it was", err=True)
+        raise typer.Exit(130) from None
+    except Exception:
+        if not was_interrupted():  # a library may turn an interrupt into its own error
+            raise
         typer.echo(f"interrupted: {out} left as it was", err=True)
         raise typer.Exit(130) from None
     for line in a.decisions["statement"]:

@@ -1,6 +1,7 @@
 """The results folder, written atomically: everything goes to a staging folder beside the
 target, which replaces the target only once complete. An error or an interruption (SIGINT,
-SIGTERM) leaves the previous results byte-for-byte as they were and no staging folder behind.
+SIGTERM: `bayes_btc.interrupts`) leaves the previous results byte-for-byte as they were and
+no staging folder behind.
 
 A results folder carries a marker file (`MARKER`, holding the format version). Only an empty
 folder or a folder holding that marker is ever replaced; anything else (the current folder, a
@@ -18,28 +19,6 @@ from pathlib import Path
 
 from bayes_btc.errors import InputError
 from bayes_btc.output.contract import MARKER, RESULTS_FORMAT
-
-
-class Interrupted(BaseException):
-    """Raised from a SIGTERM handler so that clean-up code runs as for Ctrl-C."""
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into an exception for the duration of a run (main thread only)."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise Interrupted(f"stopped by signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def marker_text() -> str:
@@ -123,7 +102,8 @@ def staged_output(out: str | Path, inputs: Iterable[str | Path | None] = ()) -> 
         yield stage
         _swap_into_place(stage, target)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        with _signals_held():  # a second Ctrl-C must not leave the staging folder behind
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def _swap_into_place(stage: Path, target: Path) -> None:
