@@ -1,5 +1,6 @@
 """provenance.json: what a reviewer needs to re-run and check the numbers (versions and the
-lock file's hash, input and plan hashes, the full plan, sampler settings, seed, command, assumptions)."""
+lock file's hash, input and plan hashes, the full plan, sampler settings, seed, command,
+assumptions)."""
 
 from __future__ import annotations
 
