@@ -301,8 +301,8 @@ def historical_blocks(a: SavedResults) -> list[Block]:
             "mixture. The robust version mixes in a vague component with weight "
             f"{w:g}. ESS is the prior's effective sample size (ELIR): how many patients "
             "(response) or events (median) it is worth; ess_mcse is its Monte Carlo "
-            "standard error (jackknife: the mixture refitted without each of 8 batches of the MAP draws). The "
-            "mixture is checked against the "
+            "standard error (jackknife: the mixture refitted without each of 8 batches of "
+            "the MAP draws; conservative). The mixture is checked against the "
             "MAP draws (Kolmogorov-Smirnov distance ks_distance, and the draws' 95% interval "
             "beside the mixture's). A MAP prior on a median enters the piecewise-exponential "
             "models only.",
