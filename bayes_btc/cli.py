@@ -183,7 +183,7 @@ def _load_patients(
     endpoint: str,
 ) -> dict:
     """Patient-level survival data from --ipd or --adtte, validated; {} when neither is given."""
-    from bayes_btc.inputs.ipd import load_adtte, load_ipd_csv
+    from bayes_btc.inputs.ipd import check_fittable, load_adtte, load_ipd_csv
 
     if ipd is None and adtte is None:
         if treatment or control:
@@ -194,9 +194,9 @@ def _load_patients(
     if not treatment or not control:
         raise InputError("--ipd/--adtte need both --treatment LABEL and --control LABEL")
     if ipd is not None:
-        return {endpoint: load_ipd_csv(ipd, treatment, control, endpoint)}
+        return {endpoint: check_fittable(load_ipd_csv(ipd, treatment, control, endpoint))}
     assert adtte is not None
-    return load_adtte(adtte, treatment, control)
+    return {k: check_fittable(v) for k, v in load_adtte(adtte, treatment, control).items()}
 
 
 @app.command()

@@ -49,6 +49,13 @@ def describe_validation_error(source: str | Path, err: ValidationError) -> Input
     `<file>: field 'a.b.c': <message>`; alternatives of one field are joined with "or"."""
     errors = err.errors()
     first, key = _plain_loc(errors[0]["loc"])
+    # alternatives of one field (e.g. a word or a table): a branch that got deeper into the
+    # input (a table's entry) says more than the others
+    branch = [e for e in errors if _plain_loc(e["loc"])[0][: len(first)] == first]
+    deepest = max(branch, key=lambda e: len(_plain_loc(e["loc"])[0]))
+    if len(_plain_loc(deepest["loc"])[0]) > len(first):
+        errors = [deepest, *(e for e in errors if e not in branch)]
+        first, key = _plain_loc(deepest["loc"])
     same = [e for e in errors if _plain_loc(e["loc"])[0] == first]
     msgs = list(dict.fromkeys(_plain_msg(e) for e in same))
     msg = (
