@@ -110,6 +110,7 @@ def _swap_into_place(stage: Path, target: Path) -> None:
     """Replace target with stage, with SIGINT/SIGTERM held off between the two renames."""
     os.chmod(stage, 0o755 & ~_umask())  # as mkdir would leave it, not mkdtemp's 0700
     old = target.parent / f".{target.name}.old-{os.getpid()}"
+    ignored: dict = {}
     with _signals_held():
         moved = False
         try:
@@ -121,6 +122,12 @@ def _swap_into_place(stage: Path, target: Path) -> None:
             if moved and not target.exists():
                 os.rename(old, target)
             raise InputError(f"cannot replace the output folder {target}: {exc.strerror}") from None
+        with contextlib.suppress(ValueError):  # main thread only
+            # the new results are in place: a signal that came during the swap is dropped
+            # rather than reported as an interruption that left the old results
+            ignored = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s, handler in ignored.items():
+        signal.signal(s, handler)
     shutil.rmtree(old, ignore_errors=True)
 
 
