@@ -1,19 +1,22 @@
 # make fit  : create .venv if needed, install the package, run `bayes-btc fit` into results/
 # make test : same set-up, then the whole test suite (slow sampling tests included)
+# set-up    : exact versions and hashes from requirements.lock (made by scripts/lock), then the
+#             package itself without dependencies; re-run when the lock or pyproject.toml changes
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: fit test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@if [ ! -x $(BIN)/python ]; then \
 		py=$$(sh scripts/find-python) || exit 1; \
 		echo "creating $(VENV) with $$py"; \
 		"$$py" -m venv $(VENV) || exit 1; \
 	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 fit: $(STAMP)

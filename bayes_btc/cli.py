@@ -134,12 +134,15 @@ def fit(
     from bayes_btc.inputs.adam_folder import AdamOptions, without_bundled_history
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
-    from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
+    from bayes_btc.interrupts import Interrupted, interrupts_stop_the_run, was_interrupted
+    from bayes_btc.output.folder import check_output_folder, staged_output
     from bayes_btc.output.provenance import provenance
     from bayes_btc.output.write import write_results
     from bayes_btc.reconstruction.bundled import load as load_reconstructed
 
+    inputs = (trial, plan, ipd, adtte, reconstructed)
     try:
+        check_output_folder(out, inputs)  # before any work: refuse folders not ours
         the_plan, plan_sha = load_plan(plan)
         if prior:
             the_plan = the_plan.with_priors(prior)
@@ -174,7 +177,7 @@ def fit(
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else binary)]
         )
-        with terminate_as_interrupt(), staged_output(out) as stage:
+        with interrupts_stop_the_run(), staged_output(out, inputs) as stage:
             a = run_analysis(
                 spec,
                 the_plan,
@@ -195,10 +198,15 @@ def fit(
                 quick=quick,
             )
             _echo(f"writing results to {out}")
-            write_results(a, stage, prov)
+            write_results(a, stage, prov, _echo)
     except InputError as exc:
         raise _fail(exc) from None
     except (KeyboardInterrupt, Interrupted):
+        typer.echo(f"interrupted: {out} left as it was", err=True)
+        raise typer.Exit(130) from None
+    except Exception:
+        if not was_interrupted():  # a library may turn an interrupt into its own error
+            raise
         typer.echo(f"interrupted: {out} left as it was", err=True)
         raise typer.Exit(130) from None
     for line in a.decisions["statement"]:
@@ -243,7 +251,7 @@ def _load_patients(
     endpoint: str,
 ) -> dict:
     """Patient-level survival data from --ipd or --adtte, validated; {} when neither is given."""
-    from bayes_btc.inputs.ipd import load_adtte, load_ipd_csv
+    from bayes_btc.inputs.ipd import check_fittable, load_adtte, load_ipd_csv
 
     if ipd is None and adtte is None:
         if treatment or control:
@@ -254,9 +262,9 @@ def _load_patients(
     if not treatment or not control:
         raise InputError("--ipd/--adtte need both --treatment LABEL and --control LABEL")
     if ipd is not None:
-        return {endpoint: load_ipd_csv(ipd, treatment, control, endpoint)}
+        return {endpoint: check_fittable(load_ipd_csv(ipd, treatment, control, endpoint))}
     assert adtte is not None
-    return load_adtte(adtte, treatment, control)
+    return {k: check_fittable(v) for k, v in load_adtte(adtte, treatment, control).items()}
 
 
 @app.command()
@@ -341,7 +349,10 @@ def reconstruct(
     --from-summary, from the published medians, HR and CI (labelled as reconstructed)."""
     import pandas as pd
 
+    from bayes_btc.tables import check_file_target
+
     try:
+        check_file_target(out)  # before any work
         if from_summary:
             from bayes_btc.inputs.trial import load_trial
             from bayes_btc.reconstruction import bundled as reconstructed

@@ -17,9 +17,17 @@ RESULT_DIGITS = 6
 DATA_DIGITS = 10
 
 
+def check_file_target(path: str | Path) -> Path:
+    """`path` as a Path, if a file may be written there (not a folder); else InputError."""
+    path = Path(path)
+    if not str(path).strip() or path.is_dir():
+        raise InputError(f"cannot write {str(path)!r}: it is a folder; give a file name (.csv)")
+    return path
+
+
 def write_csv(df: pd.DataFrame, path: str | Path, digits: int = RESULT_DIGITS) -> Path:
     """Write `df` (no index, '\\n' line ends) to `path` atomically; returns the path."""
-    path = Path(path)
+    path = check_file_target(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -3,11 +3,15 @@ line naming the problem and where, no traceback, and leaves earlier results byte
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bayes_btc.cli import app
+from bayes_btc.output.contract import MARKER
+from bayes_btc.output.folder import marker_text
 from tests.conftest import BUNDLED_TRIAL, DEFAULT_PLAN
 
 TRIAL = BUNDLED_TRIAL.read_text()
@@ -19,6 +23,17 @@ ADAM_OK = (
 )
 KM_OK = "arm,time,survival\nA,0,1\nA,2,0.8\nA,4,0.6\nB,0,1\nB,2,0.7\nB,4,0.5\n"
 RISK_OK = "arm,time,n_at_risk\nA,0,20\nA,2,15\nB,0,20\nB,2,14\n"
+
+
+def as_fractions(text: str) -> str:
+    """Every percentage of the spec written as a fraction ("39.4" -> "0.394")."""
+
+    def frac(m: re.Match) -> str:
+        return f'{m[1]} = "{Decimal(m[2]) / 100}"'
+
+    out = re.sub(r'(\b[A-Z]\w*) = "([0-9.]+)"', frac, text)
+    assert out != text
+    return out
 
 
 def trial(old: str, new: str) -> tuple[str, str]:
@@ -196,7 +211,65 @@ CASES = [
         "n_at_risk",
     ),
     ("km-arms-not-matching", ("km.csv", KM_OK.replace("B,", "C,")), RECON, "arm"),
+    # added with the second round of misuse tests
+    (
+        "plan-no-endpoints",
+        plan('endpoints = "all"', "endpoints = []"),
+        ["fit", "--plan", "{f}"],
+        "name at least one endpoint",
+    ),
+    (
+        "trial-randomised-10-to-12",
+        trial("randomised = 33", "randomised = 1000000000000"),
+        ["fit", "--trial", "{f}"],
+        "less than or equal to 1000000",
+    ),
+    (
+        "trial-evaluable-huge-denominator",
+        trial('denominator = "randomised"', "denominator = { TP = 10000000000, GP = 34 }"),
+        ["fit", "--trial", "{f}"],
+        "less than or equal to 1000000",
+    ),
+    (
+        "trial-percent-as-fractions",
+        ("trial.toml", as_fractions(TRIAL)),
+        ["fit", "--trial", "{f}"],
+        "every percentage is below 1",
+    ),
+    (
+        "trial-denominator-unknown-word",
+        trial('denominator = "randomised"', 'denominator = "evaluable"'),
+        ["fit", "--trial", "{f}"],
+        "should be 'randomised' or a table of one number per arm",
+    ),
+    (
+        "trial-arm-name-with-space",
+        trial('treatment = "TP"', 'treatment = "T P"'),
+        ["fit", "--trial", "{f}"],
+        "letters, digits and _",
+    ),
+    (
+        "trial-two-problems",
+        trial("hr = 1.33", 'hr = "high"\nhazard = 2'),
+        ["fit", "--trial", "{f}"],
+        "(1 other problem in the file)",
+    ),
+    (
+        "ipd-one-patient-per-arm",
+        ("ipd.csv", "arm,time,event\nA,3.5,1\nB,2.0,1\n"),
+        FIT_IPD,
+        "needs at least 2 patients per arm",
+    ),
+    (
+        "km-survival-rises",
+        ("km.csv", KM_OK.replace("A,2,0.8\nA,4,0.6", "A,2,0.3\nA,4,0.9")),
+        RECON,
+        "survival rises from 0.3 at 2 months to 0.9",
+    ),
+    ("reconstruct-out-is-a-folder", ("km.csv", KM_OK), [*RECON[:-1], "{d}"], "it is a folder"),
 ]
+
+JARGON = ("literal[", "(and ", "^[", "function-after", "Input should", "String should")
 
 
 @pytest.mark.parametrize(
@@ -213,6 +286,7 @@ def test_bad_input(runner, tmp_path: Path, file, args, expected):
         path.write_text(file[1])
     results = tmp_path / "results"
     results.mkdir()
+    (results / MARKER).write_text(marker_text())
     (results / "summary.csv").write_text("earlier results\n")
     (tmp_path / "out.csv").write_text("earlier output\n")
     subs = {
@@ -233,8 +307,9 @@ def test_bad_input(runner, tmp_path: Path, file, args, expected):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert not [j for j in JARGON if j in lines[0]], lines[0]
     assert "Traceback" not in r.output
-    assert sorted(p.name for p in results.iterdir()) == ["summary.csv"]
+    assert sorted(p.name for p in results.iterdir()) == [MARKER, "summary.csv"]
     assert (results / "summary.csv").read_text() == "earlier results\n"
     assert (tmp_path / "out.csv").read_text() == "earlier output\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

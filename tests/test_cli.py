@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from bayes_btc.cli import app
+from bayes_btc.output.contract import MARKER
+from bayes_btc.output.folder import marker_text
 from bayes_btc.output.write import CONTRACT_FILES
 from tests.conftest import BUNDLED_TRIAL, DEFAULT_PLAN
 
@@ -147,6 +149,7 @@ def _bad_plan(tmp_path, old, new):
 def test_bad_input_exits_2_with_one_line(runner, tmp_path, make_args, expected):
     out = tmp_path / "results"
     out.mkdir()
+    (out / MARKER).write_text(marker_text())
     (out / "summary.csv").write_text("previous run\n")
     args = make_args(tmp_path)
     if "--out" not in args:
@@ -157,4 +160,4 @@ def test_bad_input_exits_2_with_one_line(runner, tmp_path, make_args, expected):
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], r.stderr
     assert "Traceback" not in r.output
     assert (out / "summary.csv").read_text() == "previous run\n"
-    assert sorted(p.name for p in out.iterdir()) == ["summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "summary.csv"]

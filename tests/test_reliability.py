@@ -16,6 +16,8 @@ import pytest
 from scipy import integrate, stats
 
 from bayes_btc.cli import app
+from bayes_btc.output.contract import MARKER
+from bayes_btc.output.folder import marker_text
 from tests.conftest import DEFAULT_PLAN
 
 COMMITTED = Path(__file__).parents[1] / "results"
@@ -29,6 +31,7 @@ def _files(folder):
 def test_interrupted_run_leaves_previous_results(tmp_path, sig):
     out = tmp_path / "results"
     out.mkdir()
+    (out / MARKER).write_text(marker_text())
     (out / "summary.csv").write_text("previous\n")
     before = _files(out)
     proc = subprocess.Popen(

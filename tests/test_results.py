@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bayes_btc.errors import InputError
-from bayes_btc.output.folder import staged_output
+from bayes_btc.output.contract import MARKER
+from bayes_btc.output.folder import marker_text, staged_output
 
 
 def _snapshot(folder):
@@ -15,16 +18,18 @@ def _snapshot(folder):
 def test_success_replaces_the_folder(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
+    (out / MARKER).write_text(marker_text())
     (out / "old.csv").write_text("old")
     with staged_output(out) as stage:
         (stage / "new.csv").write_text("new")
-    assert _snapshot(out) == {(out / "new.csv").relative_to(out): b"new"}
+    assert _snapshot(out) == {Path("new.csv"): b"new", Path(MARKER): marker_text().encode()}
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
 
 def test_failure_leaves_previous_results_untouched(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
+    (out / MARKER).write_text(marker_text())
     (out / "summary.csv").write_text("previous")
     before = _snapshot(out)
     with pytest.raises(RuntimeError), staged_output(out) as stage:

@@ -15,7 +15,9 @@ import nutpie
 import pymc as pm
 import xarray as xr
 
+from bayes_btc.inference.backend import use_exact_math
 from bayes_btc.inputs.plan import Sampler
+from bayes_btc.interrupts import Interrupted, check_interrupted
 
 Progress = Callable[[str], None]
 
@@ -50,7 +52,9 @@ def compile_model(model: pm.Model, family: str, progress: Progress = quiet) -> C
     """Compile `model` with nutpie (numba backend): the costly step, done once per family."""
     t0 = time.perf_counter()
     progress(f"{family}: compiling")
+    use_exact_math()
     compiled = nutpie.compile_pymc_model(model)
+    check_interrupted()  # a signal swallowed inside the compiler still stops the run
     return CompiledModel(model, compiled, family, time.perf_counter() - t0)
 
 
@@ -73,8 +77,11 @@ def sample_compiled(cm: CompiledModel, sampler: Sampler, progress: Progress = qu
         save_warmup=False,
     )
     t2 = time.perf_counter()
-    progress(f"{cm.family}: compiled in {cm.compile_s:.1f} s, sampled in {t2 - t1:.1f} s")
+    check_interrupted()
     assert isinstance(tree, xr.DataTree)
+    if not _complete(tree, sampler):  # nutpie returns the draws so far when stopped
+        raise Interrupted(f"{cm.family}: sampling stopped before all draws were made")
+    progress(f"{cm.family}: compiled in {cm.compile_s:.1f} s, sampled in {t2 - t1:.1f} s")
     tree["constant_data"] = xr.DataTree(_model_data(cm.model))
     tree["posterior"].attrs.update(
         {
@@ -91,6 +98,12 @@ def sample_model(
 ) -> xr.DataTree:
     """Compile `model` once and draw `sampler.chains` NUTS chains in parallel."""
     return sample_compiled(compile_model(model, family, progress), sampler, progress)
+
+
+def _complete(tree: xr.DataTree, sampler: Sampler) -> bool:
+    """Whether every chain holds every draw asked for."""
+    sizes = tree["posterior"].sizes
+    return sizes.get("chain") == sampler.chains and sizes.get("draw") == sampler.draws
 
 
 def _model_data(model: pm.Model) -> xr.Dataset:

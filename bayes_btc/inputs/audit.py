@@ -57,21 +57,34 @@ def printed(x: float) -> str:
     return repr(float(x))
 
 
-def counts_matching(percent: str, n: int) -> list[int]:
-    """Integer counts k in 0..n with 100*k/n equal to `percent` at its printed precision."""
+MAX_DENOMINATORS = 10_000  # denominators searched for a percentage no count reproduces
+
+
+def counts_matching(percent: str, n: int) -> range:
+    """Integer counts k in 0..n with 100*k/n equal to `percent` at its printed precision
+    (in closed form: the work does not grow with n)."""
     p, h = Fraction(percent), half_unit(percent)
-    return [k for k in range(n + 1) if abs(Fraction(100 * k, n) - p) <= h]
+    lo, hi = math.ceil((p - h) * n / 100), math.floor((p + h) * n / 100)
+    return range(max(lo, 0), min(hi, n) + 1)
 
 
 def denominators_matching(percent: str, lo: int, hi: int) -> list[int]:
-    """Denominators m in lo..hi for which some count rounds to `percent`."""
-    return [m for m in range(max(lo, 1), hi + 1) if counts_matching(percent, m)]
+    """Denominators m in lo..hi for which some count rounds to `percent` (the first
+    `MAX_DENOMINATORS` of the range only)."""
+    start = max(lo, 1)
+    return [
+        m
+        for m in range(start, min(hi, start + MAX_DENOMINATORS) + 1)
+        if counts_matching(percent, m)
+    ]
 
 
 def nearest_count(percent: str, n: int) -> int:
     """The count whose percentage on n is closest to the reported one (ties go down)."""
     p = Fraction(percent)
-    return min(range(n + 1), key=lambda k: (abs(Fraction(100 * k, n) - p), k))
+    k0 = math.floor(p * n / 100)
+    near = [k for k in (k0, k0 + 1) if 0 <= k <= n] or [0 if p <= 0 else n]
+    return min(near, key=lambda k: (abs(Fraction(100 * k, n) - p), k))
 
 
 def _pct(k: int, n: int) -> str:
@@ -83,7 +96,10 @@ def audit_percent(endpoint: str, arm: str, percent: str, n: int) -> tuple[dict, 
     matches = counts_matching(percent, n)
     used = matches[0] if len(matches) == 1 else nearest_count(percent, n)
     if matches:
-        finding = "reproduced by " + ", ".join(_pct(k, n) for k in matches)
+        shown = ", ".join(_pct(k, n) for k in matches[:3])
+        finding = (
+            "reproduced by " + shown + (f" ... ({len(matches)} counts)" if len(matches) > 3 else "")
+        )
     else:
         k0 = math.floor(Fraction(percent) * n / 100)
         near = " or ".join(_pct(k, n) for k in (k0, k0 + 1) if 0 <= k <= n)

@@ -281,3 +281,18 @@ def load_adtte(
         names = {"arm": arm_col, "time": "AVAL", "event": "CNSR"}
         out[ep] = from_frame(frame, treatment, control, ep, src, rows=rows, columns=names)
     return out
+
+
+MIN_PATIENTS_PER_ARM = 2  # one patient per arm carries no comparison a model could check
+
+
+def check_fittable(ipd: SurvivalIPD) -> SurvivalIPD:
+    """`ipd` if each arm has enough patients to fit a survival comparison; else InputError."""
+    for role, label in (("treatment", ipd.treatment), ("control", ipd.control)):
+        n = int((ipd.arm == label).sum())
+        if n < MIN_PATIENTS_PER_ARM:
+            raise InputError(
+                f"{ipd.source}: {role} arm '{label}' has only {n} patient(s); a survival "
+                f"comparison needs at least {MIN_PATIENTS_PER_ARM} patients per arm"
+            )
+    return ipd

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from scipy import stats
 
 from bayes_btc.errors import InputError, describe_validation_error, read_toml
@@ -315,6 +322,13 @@ class Plan(_Strict):
     diagnostics: Thresholds = Thresholds()
     pwe: PWESettings = PWESettings()
     historical: HistoricalSettings = HistoricalSettings()
+
+    @field_validator("endpoints")
+    @classmethod
+    def _some_endpoint(cls, v: Literal["all"] | list[str]) -> Literal["all"] | list[str]:
+        if not v:
+            raise ValueError('the list is empty: name at least one endpoint, or use "all"')
+        return v
 
     @model_validator(mode="after")
     def _priors_named(self) -> Plan:

@@ -36,14 +36,17 @@ class TrialInfo(_Strict):
     data_level: str = "published summary"
 
 
+MAX_PATIENTS = 1_000_000  # per arm: beyond any two-arm trial, and bounds the audit's work
+
+
 class Arm(_Strict):
     label: str
-    randomised: Annotated[int, Field(gt=0)]
+    randomised: Annotated[int, Field(gt=0, le=MAX_PATIENTS)]
     quote: str
 
 
 class Evaluable(_Strict):
-    n: Annotated[int, Field(gt=0)]
+    n: Annotated[int, Field(gt=0, le=MAX_PATIENTS)]
     quote: str
 
 
@@ -77,7 +80,9 @@ class BinarySummary(_Strict):
     kind: Literal["efficacy", "harm"]
     percent: dict[str, str | float] | None = None
     count: dict[str, Annotated[int, Field(ge=0)]] | None = None
-    denominator: Literal["randomised"] | dict[str, Annotated[int, Field(gt=0)]] = "randomised"
+    denominator: Literal["randomised"] | dict[str, Annotated[int, Field(gt=0, le=MAX_PATIENTS)]] = (
+        "randomised"
+    )
     quote: str
     note: str = ""
 
@@ -137,7 +142,28 @@ class TrialSpec(_Strict):
                         raise ValueError(f"binary.{name}.count for {arm} exceeds its denominator")
         if not self.survival and not self.binary:
             raise ValueError("the trial reports no survival or binary endpoint")
+        self._percent_not_fractions()
         return self
+
+    def _percent_not_fractions(self) -> None:
+        """Refuse a spec whose every percentage is below 1 (fractions written for percents:
+        0.814 for 81.4%), when at least one is non-zero."""
+        given = [
+            (name, arm, v)
+            for name, b in self.binary.items()
+            for arm, v in (b.percent or {}).items()
+        ]
+        if (
+            given
+            and all(Decimal(v) < 1 for _, _, v in given)
+            and any(Decimal(v) > 0 for _, _, v in given)
+        ):
+            name, arm, v = max(given, key=lambda g: Decimal(g[2]))
+            raise ValueError(
+                f"every percentage is below 1 (binary.{name}.percent {arm} = {v}): "
+                f"percentages are written 0-100 (e.g. {Decimal(v) * 100:f} for {v} as a "
+                "fraction); if they really are below 1%, give counts instead ('count')"
+            )
 
     @property
     def arm_order(self) -> tuple[str, str]:

@@ -5,6 +5,7 @@ when they apply, and the version of the folder's format (checked when a folder i
 from __future__ import annotations
 
 RESULTS_FORMAT = 1
+MARKER = ".bayes-btc-results"  # in every results folder: only such folders are ever replaced
 TABLES = (
     "summary.csv",
     "noninferiority.csv",

@@ -1,5 +1,6 @@
-"""provenance.json: what a reviewer needs to re-run and check the numbers (versions, input
-and plan hashes, the full plan, sampler settings, seed, command, assumptions)."""
+"""provenance.json: what a reviewer needs to re-run and check the numbers (versions and the
+lock file's hash, input and plan hashes, the full plan, sampler settings, seed, command,
+assumptions)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from bayes_btc import __version__
 from bayes_btc.analysis.result import Analysis
 from bayes_btc.output.contract import RESULTS_FORMAT
+from bayes_btc.output.environment import environment
 
 DEPENDENCIES = [
     "pymc",
@@ -89,6 +91,7 @@ def provenance(
         "seconds": {k: round(v, 2) for k, v in a.seconds.items()},
         "converged": a.converged,
         "versions": package_versions(),
+        "environment": environment(),
         "platform": platform.platform(),
         "assumptions": a.assumptions,
         "tipping_point": a.tipping.sentences if a.tipping is not None else [],

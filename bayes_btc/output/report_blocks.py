@@ -290,7 +290,9 @@ def historical_blocks(a: SavedResults) -> list[Block]:
             f"distribution for a new trial's {control} arm is the MAP prior, approximated by a "
             "mixture. The robust version mixes in a vague component with weight "
             f"{w:g}. ESS is the prior's effective sample size (ELIR): how many patients "
-            "(response) or events (median) it is worth. The mixture is checked against the "
+            "(response) or events (median) it is worth; ess_mcse is its Monte Carlo "
+            "standard error (jackknife: the mixture refitted without each of 8 batches of "
+            "the MAP draws; conservative). The mixture is checked against the "
             "MAP draws (Kolmogorov-Smirnov distance ks_distance, and the draws' 95% interval "
             "beside the mixture's). A MAP prior on a median enters the piecewise-exponential "
             "models only.",
@@ -299,20 +301,25 @@ def historical_blocks(a: SavedResults) -> list[Block]:
             "table",
             h[
                 [
-                    "endpoint",
-                    "prior",
-                    "scale",
-                    "mixture",
-                    "ess",
-                    "ess_unit",
-                    "n_trials",
-                    "q2.5",
-                    "q50",
-                    "q97.5",
-                    "draws_q2.5",
-                    "draws_q97.5",
-                    "ks_distance",
-                    "converged",
+                    c
+                    for c in (
+                        "endpoint",
+                        "prior",
+                        "scale",
+                        "mixture",
+                        "ess",
+                        "ess_mcse",  # not in results written before it was added
+                        "ess_unit",
+                        "n_trials",
+                        "q2.5",
+                        "q50",
+                        "q97.5",
+                        "draws_q2.5",
+                        "draws_q97.5",
+                        "ks_distance",
+                        "converged",
+                    )
+                    if c in h
                 ]
             ],
         ),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bayes_btc.analysis.result import Analysis, FigureSpec
 from bayes_btc.inputs.datakey import is_reconstructed
+from bayes_btc.interrupts import check_interrupted
 from bayes_btc.output.contract import CONTRACT_FILES, POSTERIOR_FOLDER
 from bayes_btc.output.figures.chains import rank_plots
 from bayes_btc.output.figures.curves import forest, ni_curves
@@ -33,8 +34,12 @@ DRAW: dict[str, Callable[..., object]] = {
 }
 
 
-def write_results(a: Analysis, folder: Path, prov: dict) -> None:
-    """Write every file of the output contract into `folder` (a staging folder)."""
+def write_results(
+    a: Analysis, folder: Path, prov: dict, progress: Callable[[str], None] | None = None
+) -> None:
+    """Write every file of the output contract into `folder` (a staging folder); `progress`
+    is told when the figures and the report start."""
+    progress = progress or (lambda _: None)
     write_csv(a.summary, folder / "summary.csv")
     write_csv(a.noninferiority, folder / "noninferiority.csv")
     write_csv(a.diagnostics, folder / "diagnostics.csv")
@@ -59,8 +64,11 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
     if a.tipping is not None:
         write_csv(a.tipping.table, folder / "tipping_point.csv")
     (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    progress(f"drawing {len(a.figures)} figures")
     write_figures(a.figures, folder / "figures")
+    progress("writing the report")
     write_report(folder)
+    check_interrupted()
     missing = [f for f in CONTRACT_FILES if not (folder / f).exists()]
     if missing:  # a bug, not bad input: never swap an incomplete folder into place
         raise RuntimeError(f"results folder incomplete, missing {missing}")
@@ -71,5 +79,6 @@ def write_figures(specs: list[FigureSpec], folder: Path) -> None:
     folder.mkdir()
     for spec in specs:
         DRAW[spec.kind](**spec.data, path=folder / f"{spec.file}.png")
+        check_interrupted()
     index = [{"file": f"{s.file}.png", "caption": s.caption} for s in specs]
     (folder / "index.json").write_text(json.dumps(index, indent=1) + "\n")

@@ -11,6 +11,7 @@ events for a log median) and how well the mixture matches the draws are reported
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -24,17 +25,18 @@ from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_med
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
 from bayes_btc.priors.ess import ess_all
+from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse
 from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
-MIXTURE_FIT_DRAWS = 5000  # predictive draws the EM fit uses (thinned evenly)
-UNIT_SD_LOG_MEDIAN = 1.0  # SD of one event's information on the log-median scale
+MIXTURE_FIT_DRAWS = 100_000  # predictive draws the EM fit uses (all, or thinned evenly)
 TABLE_COLUMNS = [
     "endpoint",
     "prior",
     "scale",
     "mixture",
     "ess",
+    "ess_mcse",
     "ess_unit",
     "ess_moment",
     "ess_morita",
@@ -117,7 +119,18 @@ def _trials_table(meta: MetaData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
+def _robust(
+    mix: BetaMixture | NormalMixture, scale: str, settings: HistoricalSettings
+) -> BetaMixture | NormalMixture:
+    """The robust version of a MAP mixture: Beta(1, 1), or Normal(MAP mean, SD) on the log
+    median, as the vague component."""
+    if scale == "rate":
+        return mix.robustify(settings.robust_weight)
+    vague = NormalMixture.single(float(mix.mean()), settings.vague_log_median_sd)
+    return mix.robustify(settings.robust_weight, vague)  # type: ignore[arg-type]
+
+
+def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float) -> dict:
     mix = p.get(name)
     rate = p.scale == "rate"
     by = ess_all(mix, None if rate else UNIT_SD_LOG_MEDIAN)
@@ -131,6 +144,7 @@ def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool) -> dict:
         "scale": "control rate" if rate else "control log median (quantiles in months)",
         "mixture": mix.describe(),
         "ess": ess,
+        "ess_mcse": mcse,
         "ess_unit": "patients" if rate else "events",
         "ess_moment": by["moment"],
         "ess_morita": by["morita"],
@@ -194,20 +208,23 @@ def derive_map_priors(
             ok = divergent == 0 and all(
                 float(az.rhat(x)) <= 1.01 and float(az.ess(x)) >= 400 for x in (new, tau)
             )
-            draws = np.asarray(new.values, dtype=float).ravel()
+            draws = np.asarray(new.values, dtype=float).ravel()  # chain-major
+            used = thin(draws)
             if scale == "rate":
-                mix: BetaMixture | NormalMixture = fit_beta_mixture(
-                    thin(draws), settings.max_components
-                )
-                robust = mix.robustify(settings.robust_weight)
+                mix: BetaMixture | NormalMixture = fit_beta_mixture(used, settings.max_components)
             else:
-                mix = fit_normal_mixture(thin(draws), settings.max_components)
-                vague = NormalMixture.single(float(mix.mean()), settings.vague_log_median_sd)
-                robust = mix.robustify(settings.robust_weight, vague)
+                mix = fit_normal_mixture(used, settings.max_components)
+            robust = _robust(mix, scale, settings)
             p = MAPPrior(s.endpoint, scale, mix, robust, draws)
             priors[s.endpoint] = p
-            for name in ("historical", "historical_robust"):
-                rows.append(_row(p, name, len(s.trials), float(tau.median()), ok))
+            mcse = {
+                "historical": ess_mcse(used, mix, scale),
+                "historical_robust": ess_mcse(
+                    used, mix, scale, functools.partial(_robust, scale=scale, settings=settings)
+                ),
+            }
+            for name, err in mcse.items():
+                rows.append(_row(p, name, len(s.trials), float(tau.median()), ok, err))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     trials = _trials_table(meta)
     trials["reference"] = trials["trial"].map({t.name: t.reference for t in data.trial})

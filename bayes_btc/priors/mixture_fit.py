@@ -119,8 +119,11 @@ def _beta_ml(s1: float, s2: float, start: tuple[float, float]) -> tuple[float, f
     return float(a), float(b)
 
 
-def fit_beta_mixture(draws: ArrayLike, max_components: int = 3) -> BetaMixture:
-    """Beta mixture on a rate (0, 1) approximating `draws`, K chosen by AIC.
+def fit_beta_mixture(
+    draws: ArrayLike, max_components: int = 3, start: BetaMixture | None = None
+) -> BetaMixture:
+    """Beta mixture on a rate (0, 1) approximating `draws`, K chosen by AIC; or, given
+    `start`, EM from that mixture with its K (a refit, e.g. on a batch of the draws).
 
     M-step: weighted maximum likelihood of each (a_k, b_k), started from weighted moments."""
     _check_k(max_components)
@@ -141,8 +144,8 @@ def fit_beta_mixture(draws: ArrayLike, max_components: int = 3) -> BetaMixture:
             a[k], b[k] = _beta_ml(float(np.sum(rk * lx)), float(np.sum(rk * l1x)), start)
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
-    fits = []
-    for k in range(1, max_components + 1):
+    fits = [] if start is None else [_em(start.padded(start.n_components), log_density, m_step)]
+    for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         a, b = np.array([_beta_moments(float(g.mean()), float(g.var())) for g in groups]).T
         w = np.array([len(g) for g in groups]) / len(x)
@@ -152,8 +155,11 @@ def fit_beta_mixture(draws: ArrayLike, max_components: int = 3) -> BetaMixture:
     return BetaMixture(tuple(w[order]), tuple(a[order]), tuple(b[order]))
 
 
-def fit_normal_mixture(draws: ArrayLike, max_components: int = 3) -> NormalMixture:
-    """Normal mixture approximating `draws` (e.g. a log-HR), K chosen by AIC.
+def fit_normal_mixture(
+    draws: ArrayLike, max_components: int = 3, start: NormalMixture | None = None
+) -> NormalMixture:
+    """Normal mixture approximating `draws` (e.g. a log-HR), K chosen by AIC; or, given
+    `start`, EM from that mixture with its K (a refit, e.g. on a batch of the draws).
 
     Closed-form M-step; component SDs are floored at 1e-6 x SD(draws) to avoid collapse."""
     _check_k(max_components)
@@ -174,8 +180,8 @@ def fit_normal_mixture(draws: ArrayLike, max_components: int = 3) -> NormalMixtu
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
-    fits = []
-    for k in range(1, max_components + 1):
+    fits = [] if start is None else [_em(start.padded(start.n_components), log_density, m_step)]
+    for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         m = np.array([g.mean() for g in groups])
         s = np.maximum([g.std() for g in groups], floor)

@@ -98,6 +98,9 @@ def _read_csv(path: str | Path, what: str, columns: tuple[str, ...]) -> pd.DataF
     return _validate(df, str(p), columns, line0=2)
 
 
+MAX_RISE = 0.05  # survival rises above this are refused, smaller ones cleaned as noise
+
+
 def load_km_csv(path: str | Path) -> pd.DataFrame:
     """Digitised curves: columns arm, time (months, >= 0), survival (proportion in 0-1)."""
     return _read_csv(path, "KM curve file", KM_COLUMNS)
@@ -125,6 +128,24 @@ def clean_km(km: pd.DataFrame) -> pd.DataFrame:
     t, s = t[order], np.minimum.accumulate(s[order])
     last_of_time = np.append(t[1:] != t[:-1], True)  # the lowest S after the running minimum
     return pd.DataFrame({"time": t[last_of_time], "survival": s[last_of_time]})
+
+
+def _refuse_rising(km: pd.DataFrame, who: str) -> None:
+    """Digitising noise makes S rise a little (cleaned by `clean_km`); a rise of more than
+    `MAX_RISE` above an earlier reading means the wrong curve (e.g. cumulative incidence)."""
+    pts = km[km["time"] > 0].sort_values("time", kind="stable")
+    t, s = pts["time"].to_numpy(float), pts["survival"].to_numpy(float)
+    if len(s) < 2:
+        return
+    low = np.minimum.accumulate(s)
+    i = int(np.argmax(s - low))
+    if s[i] - low[i] > MAX_RISE:
+        j = int(np.flatnonzero(s[: i + 1] == low[i])[0])
+        raise InputError(
+            f"{who}: survival rises from {s[j]:g} at {t[j]:g} months to {s[i]:g} at "
+            f"{t[i]:g} months; a Kaplan-Meier curve never rises (was 1 - S, or another "
+            "curve, digitised?)"
+        )
 
 
 class _Guyot:
@@ -229,7 +250,9 @@ def reconstruct_arm(
     """One arm's patients (time in months, event 0/1) from its digitised curve and either its
     risk table (time, n_at_risk) or the initial number n0; total_events is optional."""
     who = f"arm '{name}'" if name else "KM curve"
-    pts = clean_km(_validate(km, f"{who} KM data", KM_COLUMNS[1:], line0=1))
+    valid = _validate(km, f"{who} KM data", KM_COLUMNS[1:], line0=1)
+    _refuse_rising(valid, who)
+    pts = clean_km(valid)
     t, s = pts["time"].to_numpy(), pts["survival"].to_numpy()
     if risk is not None:
         risk = _validate(risk, f"{who} risk table", RISK_COLUMNS[1:], line0=1)
