@@ -124,7 +124,11 @@ def fit(
             data_path = str(trial or "bundled:chiecrct_20180167.toml")
         recon = None
         if spec is not None and not summary_only and (reconstructed or trial is None):
-            recon = load_reconstructed(spec, reconstructed)
+            recon = load_reconstructed(spec, reconstructed, the_plan.reconstruction)
+        elif spec is not None and not summary_only and spec.survival:
+            recon = _reconstruct(spec, trial_sha, the_plan, seed, quick)
+        elif spec is not None and spec.survival:
+            _echo("survival reconstruction skipped (--summary-only): summary-level models only")
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else [])]
         )
@@ -165,6 +169,20 @@ def fit(
     else:
         _echo(f"all {len(a.diagnostics)} fits pass their diagnostics")
     _echo(f"done in {a.seconds['total']:.1f} s: {out}/report.html")
+
+
+def _reconstruct(spec, spec_sha: str, plan, seed: int | None, quick: bool) -> dict:
+    """Reconstructed sets for a spec's survival endpoints (cached), saying so on stderr."""
+    from bayes_btc.reconstruction.cache import reconstruct_trial
+
+    settings = plan.reconstruction
+    n_sets = settings.sets_quick if quick else settings.sets
+    the_seed = seed if seed is not None else plan.sampler.seed
+    _echo(
+        f"survival endpoints {', '.join(spec.survival)}: PWE models on {n_sets} RECONSTRUCTED "
+        f"pseudo-patient data sets each (seed {the_seed}; --summary-only skips this)"
+    )
+    return reconstruct_trial(spec, spec_sha, settings, n_sets, the_seed, _echo).sets
 
 
 def _load_patients(
