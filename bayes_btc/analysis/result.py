@@ -74,6 +74,7 @@ class Analysis:
     assumptions: list[str] = field(default_factory=list)
     figures: list[FigureSpec] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    cox_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # PWE vs Cox HR, PH test
 
     @property
     def converged(self) -> bool:

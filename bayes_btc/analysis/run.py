@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_btc.analysis.assumptions import assumptions
+from bayes_btc.analysis.cox_check import cox_check_table, cox_warnings
 from bayes_btc.analysis.figures import figure_specs
 from bayes_btc.analysis.result import Analysis, Tipping
 from bayes_btc.decisions.rules import endpoint_rules
@@ -67,7 +68,11 @@ def pwe_tables(ipd: dict[DataKey, SurvivalIPD], plan: Plan) -> dict[DataKey, PWE
             cuts = validate_cuts(plan.pwe.cuts, float(d.time.max()), where)
         else:
             cuts = cuts_by_events(
-                d.time, d.event, plan.pwe.events_per_interval, plan.pwe.max_intervals
+                d.time,
+                d.event,
+                plan.pwe.events_per_interval,
+                plan.pwe.max_intervals,
+                d.arm_index(),
             )
         out[key] = pwe_table(d.time, d.event, d.arm_index(), cuts)
     return out
@@ -231,7 +236,10 @@ def run_analysis(
         seconds=seconds,
     )
     a.tipping = tipping_point(spec, plan, audit, endpoints)
-    a.assumptions = assumptions(a)
+    a.cox_check = cox_check_table([*fits, *set_fits], own | sets, plan.reference_prior("log_hr"))
+    for line in cox_warnings(a.cox_check):
+        progress(line)
+    a.assumptions = assumptions(a) + cox_warnings(a.cox_check)
     a.figures = figure_specs(a)
     a.seconds["total"] = time.perf_counter() - t_start
     return a

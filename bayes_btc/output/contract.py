@@ -19,6 +19,7 @@ OPTIONAL_FILES = (
     "historical_priors.csv",  # historical (MAP) priors
     "historical_trials.csv",
     "tipping_point.csv",  # published-summary endpoints
+    "cox_check.csv",  # PWE fits: Cox HR of the same data, PH test
 )
 POSTERIOR_FOLDER = "posterior"  # one NetCDF per model family (not committed: tens of MB)
 REPORT_INPUTS = tuple(f for f in CONTRACT_FILES if not f.startswith("report."))

@@ -117,7 +117,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
             Block("h2", "Sensitivity: how strong a prior would change the conclusion"),
             Block(
                 "p",
-                "For each endpoint, the weakest prior (on the HR, or on the GP rate as "
+                "For each endpoint, the weakest prior (on the HR, or on the control rate as "
                 "pseudo-patients) that would reverse the conclusion, from the conjugate "
                 "closed forms over a grid of prior locations and strengths "
                 "(tipping_point.csv; heat maps below).",

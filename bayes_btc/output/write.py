@@ -42,6 +42,8 @@ def write_results(a: Analysis, folder: Path, prov: dict) -> None:
     write_csv(a.exact, folder / "exact_check.csv")
     if len(a.spread):
         write_csv(a.spread, folder / "reconstruction_spread.csv")
+    if len(a.cox_check):
+        write_csv(a.cox_check, folder / "cox_check.csv")
     (folder / POSTERIOR_FOLDER).mkdir()
     for family, tree in a.trees.items():
         tree.attrs.update(
