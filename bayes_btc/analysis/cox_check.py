@@ -115,5 +115,11 @@ def cox_warnings(table: pd.DataFrame, tolerance: float = TOLERANCE) -> list[str]
                 f"{endpoint}: the proportional-hazards test (Grambsch-Therneau, rank time) "
                 f"has p < 0.05 on {len(low)} of {what}: the PH model's single HR averages a "
                 "hazard ratio that changes over time; see the non-PH model (cox_check.csv)."
+                + (
+                    " On reconstructed data this reflects the generating model (a two-piece "
+                    "treatment hazard), not the trial."
+                    if recon
+                    else ""
+                )
             )
     return out

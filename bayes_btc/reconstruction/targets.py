@@ -210,7 +210,13 @@ def target_from_trial(
     acc, extra, published = conduct_ranges(spec, endpoint)
     scale = time_scale(spec)
     derived = dict(zip(RANGE_FIELDS, default_ranges(scale), strict=True))
-    chosen, source = {}, []
+    chosen: dict[str, tuple[float, ...]] = {}
+    source: dict[str, list[str]] = {}
+    words = {
+        "accrual_months": "accrual {} months",
+        "extra_followup_months": "cut-off {} months after the last entry",
+        "dropout_per_month": "dropout {} per month",
+    }
     for name, pub in zip(RANGE_FIELDS, (acc, extra, None), strict=True):
         plan_value = getattr(settings, name, None) if settings is not None else None
         for value, where in (
@@ -221,7 +227,8 @@ def target_from_trial(
         ):
             if value is not None:
                 chosen[name] = tuple(float(v) for v in value)
-                source.append(f"{name.replace('_', ' ')} {where}")
+                shown = "-".join(f"{v:.3g}" for v in chosen[name])
+                source.setdefault(where, []).append(words[name].format(shown))
                 break
     tol: dict = {}
     if settings is not None:
@@ -264,7 +271,7 @@ def target_from_trial(
         landmarks=landmarks,
         p_bound=p if p is not None and p[0] != "=" else None,
         median_tol_months=abs_tol,
-        settings_note="; ".join(source),
+        settings_note="; ".join(f"{', '.join(v)}: {k}" for k, v in source.items()),
         **chosen,
         **tol,
     )
