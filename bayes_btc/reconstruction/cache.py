@@ -76,6 +76,8 @@ def reconstruct_trial(
         folder.mkdir(parents=True, exist_ok=True)
         save(ipd, calibration, path)
         say(f"survival reconstruction cached in {path}")
+        # read back, so a first run fits exactly the (10-digit) data a cached run reads
+        return Reconstruction(load(spec, path, settings), path, False)
     except OSError as exc:
         say(f"survival reconstruction not cached ({exc.strerror or exc})")
         path = None
