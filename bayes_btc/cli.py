@@ -90,7 +90,8 @@ def fit(
             "--reconstructed",
             help="Reconstructed data sets (CSV from `bayes-btc reconstruct --from-summary`) "
             "for PWE models beside the summary ones. Default: the bundled reconstruction, "
-            "for the bundled trial.",
+            "for the bundled trial; for another --trial, a reconstruction made (and cached) "
+            "from its published summary.",
         ),
     ] = None,
     summary_only: Annotated[
@@ -286,6 +287,10 @@ def reconstruct(
     trial: TrialOpt = None,
     sets: Annotated[int, typer.Option("--sets", min=1, help="--from-summary: data sets.")] = 20,
     seed: Annotated[int, typer.Option("--seed", min=0, help="--from-summary: seed.")] = 2018,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="--from-summary: plan whose [reconstruction] settings apply."),
+    ] = None,
 ) -> None:
     """Reconstruct patient-level data: from digitised KM curves (Guyot et al. 2012) or, with
     --from-summary, from the published medians, HR and CI (labelled as reconstructed)."""
@@ -293,11 +298,13 @@ def reconstruct(
 
     try:
         if from_summary:
+            from bayes_btc.inputs.plan import load_plan
             from bayes_btc.inputs.trial import load_trial
             from bayes_btc.reconstruction import bundled as reconstructed
 
             spec, _ = load_trial(trial)
-            ipd, calibration = reconstructed.generate(spec, sets, seed)
+            settings = load_plan(plan)[0].reconstruction if plan is not None else None
+            ipd, calibration = reconstructed.generate(spec, sets, seed, settings, _echo)
             reconstructed.save(ipd, calibration, out)
             cols = [
                 "endpoint",
