@@ -242,7 +242,7 @@ class PWESettings(_Strict):
     cuts: list[Pos] | None = Field(
         None, description="internal cut points in months; None: cut at event-time quantiles"
     )
-    events_per_interval: Annotated[int, Field(ge=1)] = 8
+    events_per_interval: Annotated[int, Field(ge=1)] = 4
     max_intervals: Annotated[int, Field(ge=1, le=100)] = 30
     baseline_log_hazard_mean: float = -2.5
     baseline_log_hazard_sd: Pos = 2.5
