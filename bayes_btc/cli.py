@@ -93,7 +93,8 @@ def fit(
             "--reconstructed",
             help="Reconstructed data sets (CSV from `bayes-btc reconstruct --from-summary`) "
             "for PWE models beside the summary ones. Default: the bundled reconstruction, "
-            "for the bundled trial.",
+            "for the bundled trial; for another --trial, a reconstruction made (and cached) "
+            "from its published summary.",
         ),
     ] = None,
     summary_only: Annotated[
@@ -172,7 +173,11 @@ def fit(
             data_path = str(trial or "bundled:chiecrct_20180167.toml")
         recon = None
         if spec is not None and not summary_only and (reconstructed or trial is None):
-            recon = load_reconstructed(spec, reconstructed)
+            recon = load_reconstructed(spec, reconstructed, the_plan.reconstruction)
+        elif spec is not None and not summary_only and spec.survival:
+            recon = _reconstruct(spec, trial_sha, the_plan, seed, quick)
+        elif spec is not None and spec.survival:
+            _echo("survival reconstruction skipped (--summary-only): summary-level models only")
         binary = adam_data.binary if adam_data is not None else {}
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else binary)]
@@ -241,6 +246,18 @@ def _load_adam(
     if not treatment or not control:
         raise InputError("--adam needs both --treatment ARM and --control ARM (ADSL arm values)")
     return load_adam(adam, treatment, control, options)
+def _reconstruct(spec, spec_sha: str, plan, seed: int | None, quick: bool) -> dict:
+    """Reconstructed sets for a spec's survival endpoints (cached), saying so on stderr."""
+    from bayes_btc.reconstruction.cache import reconstruct_trial
+
+    settings = plan.reconstruction
+    n_sets = settings.sets_quick if quick else settings.sets
+    the_seed = seed if seed is not None else plan.sampler.seed
+    _echo(
+        f"survival endpoints {', '.join(spec.survival)}: PWE models on {n_sets} RECONSTRUCTED "
+        f"pseudo-patient data sets each (seed {the_seed}; --summary-only skips this)"
+    )
+    return reconstruct_trial(spec, spec_sha, settings, n_sets, the_seed, _echo).sets
 
 
 def _load_patients(
@@ -344,6 +361,10 @@ def reconstruct(
     trial: TrialOpt = None,
     sets: Annotated[int, typer.Option("--sets", min=1, help="--from-summary: data sets.")] = 20,
     seed: Annotated[int, typer.Option("--seed", min=0, help="--from-summary: seed.")] = 2018,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="--from-summary: plan whose [reconstruction] settings apply."),
+    ] = None,
 ) -> None:
     """Reconstruct patient-level data: from digitised KM curves (Guyot et al. 2012) or, with
     --from-summary, from the published medians, HR and CI (labelled as reconstructed)."""
@@ -354,11 +375,13 @@ def reconstruct(
     try:
         check_file_target(out)  # before any work
         if from_summary:
+            from bayes_btc.inputs.plan import load_plan
             from bayes_btc.inputs.trial import load_trial
             from bayes_btc.reconstruction import bundled as reconstructed
 
             spec, _ = load_trial(trial)
-            ipd, calibration = reconstructed.generate(spec, sets, seed)
+            settings = load_plan(plan)[0].reconstruction if plan is not None else None
+            ipd, calibration = reconstructed.generate(spec, sets, seed, settings, _echo)
             reconstructed.save(ipd, calibration, out)
             cols = [
                 "endpoint",

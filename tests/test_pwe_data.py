@@ -76,3 +76,23 @@ def test_cut_rule_gives_about_the_asked_events_per_interval():
     assert tab.n_intervals == event.sum() // 20
     assert tab.events[0].min() >= 15 and tab.events[0].max() <= 25
     assert len(cuts_by_events(time, event, per_interval=1, max_intervals=30)) == 29
+
+
+def test_cuts_never_leave_one_arm_alone_in_the_last_interval() -> None:
+    """One arm followed to 8 months, the other to 40: every interval, the last included,
+    has patients of both arms at risk (positive exposure per arm)."""
+    from bayes_btc.models.pwe_data import common_end, cuts_by_events, pwe_table
+
+    rng = np.random.default_rng(3)
+    short = np.minimum(rng.exponential(6.0, 60), 8.0)
+    long = np.minimum(rng.exponential(12.0, 60), 40.0)
+    time = np.r_[short, long]
+    event = np.r_[(short < 8.0), (long < 40.0)].astype(int)
+    arm = np.r_[np.zeros(60, int), np.ones(60, int)]
+    assert common_end(time, arm) == short.max()
+    unrestricted = cuts_by_events(time, event, 4, 30)
+    assert unrestricted.max() > short.max()  # the old rule cut past the short arm's end
+    cuts = cuts_by_events(time, event, 4, 30, arm)
+    assert cuts.max() < short.max()
+    table = pwe_table(time, event, arm, cuts)
+    assert (table.exposure > 0).all()

@@ -77,6 +77,7 @@ class Analysis:
     ard: pd.DataFrame = field(default_factory=pd.DataFrame)  # Analysis Results Data ({cards})
     priors: pd.DataFrame = field(default_factory=pd.DataFrame)  # priors.csv: ESS per prior used
     historical_notes: list[str] = field(default_factory=list)  # what was not borrowed, why
+    cox_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # PWE vs Cox HR, PH test
 
     @property
     def converged(self) -> bool:

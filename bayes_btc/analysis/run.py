@@ -11,6 +11,7 @@ import xarray as xr
 
 from bayes_btc.analysis.ard import ard_table
 from bayes_btc.analysis.assumptions import assumptions
+from bayes_btc.analysis.cox_check import cox_check_table, cox_warnings
 from bayes_btc.analysis.figures import figure_specs
 from bayes_btc.analysis.result import Analysis, Tipping
 from bayes_btc.decisions.rules import endpoint_rules
@@ -77,7 +78,11 @@ def pwe_tables(ipd: dict[DataKey, SurvivalIPD], plan: Plan) -> dict[DataKey, PWE
             cuts = validate_cuts(plan.pwe.cuts, float(d.time.max()), where)
         else:
             cuts = cuts_by_events(
-                d.time, d.event, plan.pwe.events_per_interval, plan.pwe.max_intervals
+                d.time,
+                d.event,
+                plan.pwe.events_per_interval,
+                plan.pwe.max_intervals,
+                d.arm_index(),
             )
         out[key] = pwe_table(d.time, d.event, d.arm_index(), cuts)
     return out
@@ -272,7 +277,10 @@ def run_analysis(
     a.priors = priors_table(plan, fits, study.arms, historical)
     a.historical_notes = borrowed.notes
     a.tipping = tipping_point(spec, plan, audit, endpoints)
-    a.assumptions = assumptions(a)
+    a.cox_check = cox_check_table([*fits, *set_fits], own | sets, plan.reference_prior("log_hr"))
+    for line in cox_warnings(a.cox_check):
+        progress(line)
+    a.assumptions = assumptions(a) + cox_warnings(a.cox_check)
     a.figures = figure_specs(a)
     a.ard = ard_table(a)
     a.seconds["total"] = time.perf_counter() - t_start

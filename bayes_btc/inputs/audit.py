@@ -158,21 +158,28 @@ def audit_survival(endpoint: str, s: SurvivalSummary, treatment: str, control: s
         }
     )
 
-    if s.p is not None:
+    if s.p_parsed is not None:
+        op, p_val = s.p_parsed
         ps = []
         for hr, lo, hi in itertools.product(box["hr"], box["lo"], box["hi"]):
             z = abs(math.log(hr)) / se_from_ci(lo, hi, s.ci_level)
             ps.append(2 * stats.norm.sf(z))
         centre = 0.5 * abs(math.log(s.ci[0] * s.ci[1]))  # |log-HR| at the CI's centre
         p_mid = 2 * stats.norm.sf(centre / se_from_ci(*s.ci, s.ci_level))
-        hp = float(half_unit(printed(s.p)))
-        ok = min(ps) <= s.p + hp and max(ps) >= s.p - hp
+        if op == "<":
+            ok = min(ps) < p_val
+        elif op == ">":
+            ok = max(ps) > p_val
+        else:
+            hp = float(half_unit(printed(p_val)))
+            ok = min(ps) <= p_val + hp and max(ps) >= p_val - hp
+        shown = f"p = {p_val}" if op == "=" else f"p {op} {p_val}"
         rows.append(
             {
                 **base,
                 "check": "p_value_vs_ci",
-                "reported": f"p = {s.p}",
-                "expected": f"p = {min(ps):.3f}-{max(ps):.3f} (Wald, from the HR and CI)",
+                "reported": shown,
+                "expected": f"p = {min(ps):.3g}-{max(ps):.3g} (Wald, from the HR and CI)",
                 "consistent": ok,
                 "finding": "p-value agrees with the HR and CI"
                 if ok
@@ -181,6 +188,8 @@ def audit_survival(endpoint: str, s: SurvivalSummary, treatment: str, control: s
             }
         )
 
+    if s.not_reached:
+        return rows
     m_t, m_c = s.median_months[treatment], s.median_months[control]
     implied = m_c / m_t  # exponential survival: HR = lambda_T / lambda_C = median_C / median_T
     same_side = (implied - 1) * (s.hr - 1) >= 0

@@ -38,6 +38,7 @@ class SurvivalIPD:
     event: np.ndarray  # (n,) int 0/1 (1 = event, 0 = censored)
     source: str  # file path (and PARAMCD for ADaM)
     reconstructed: bool = False  # True when the data are reconstructed, not observed
+    note: str = ""  # how reconstructed data were made (targets, tolerances, assumptions)
 
     def arm_index(self) -> np.ndarray:
         """(n,) int: 0 for treatment, 1 for control."""

@@ -279,7 +279,7 @@ class PWESettings(_Strict):
     cuts: list[Pos] | None = Field(
         None, description="internal cut points in months; None: cut at event-time quantiles"
     )
-    events_per_interval: Annotated[int, Field(ge=1)] = 8
+    events_per_interval: Annotated[int, Field(ge=1)] = 4
     max_intervals: Annotated[int, Field(ge=1, le=100)] = 30
     baseline_log_hazard_mean: float = -2.5
     baseline_log_hazard_sd: Pos = 2.5
@@ -298,6 +298,24 @@ class PWESettings(_Strict):
                 f"{self.cuts}"
             )
         return self
+
+
+class ReconstructionSettings(_Strict):
+    """Reconstruction from a published summary (rejection ABC): budget, tolerances and the
+    generating ranges (None: from the trial's publication or its own time scale)."""
+
+    sets: Annotated[int, Field(ge=1)] = 20
+    sets_quick: Annotated[int, Field(ge=1)] = 4
+    max_simulations: Annotated[int, Field(ge=1)] = 400_000
+    median_tolerance: Pos | None = None  # relative; None: the trial spec's hint, else 0.10
+    median_tolerance_months: Pos | None = None  # absolute instead of relative
+    hr_tolerance: Pos = 0.05
+    ci_width_tolerance: Pos = 0.15
+    events_tolerance: Pos = 0.10
+    landmark_tolerance: Pos = 0.05
+    accrual_months: tuple[Pos, Pos] | None = None
+    extra_followup_months: tuple[Annotated[float, Field(ge=0)], Pos] | None = None
+    dropout_per_month: tuple[Annotated[float, Field(ge=0)], Pos] | None = None
 
 
 class Thresholds(_Strict):
@@ -322,6 +340,7 @@ class Plan(_Strict):
     diagnostics: Thresholds = Thresholds()
     pwe: PWESettings = PWESettings()
     historical: HistoricalSettings = HistoricalSettings()
+    reconstruction: ReconstructionSettings = ReconstructionSettings()
 
     @field_validator("endpoints")
     @classmethod

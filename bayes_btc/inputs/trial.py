@@ -9,6 +9,8 @@ their reported precision. See `docs/trial-format.md` for the format.
 from __future__ import annotations
 
 import hashlib
+import math
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -42,7 +44,68 @@ MAX_PATIENTS = 1_000_000  # per arm: beyond any two-arm trial, and bounds the au
 class Arm(_Strict):
     label: str
     randomised: Annotated[int, Field(gt=0, le=MAX_PATIENTS)]
+    evaluable: Annotated[int, Field(gt=0, le=MAX_PATIENTS)] | None = None  # per arm, if printed
     quote: str
+
+
+class Conduct(_Strict):
+    """How long the trial ran, as published (all optional; months or dates)."""
+
+    accrual_months: Annotated[float, Field(gt=0)] | None = None
+    median_followup_months: Annotated[float, Field(gt=0)] | None = None
+    enrolment_start: date | None = None
+    enrolment_end: date | None = None
+    data_cutoff: date | None = None
+    quote: str = ""
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> Conduct:
+        a, b, c = self.enrolment_start, self.enrolment_end, self.data_cutoff
+        if a and b and not a < b:
+            raise ValueError("enrolment_start must be before enrolment_end")
+        if c and ((a and c <= a) or (b and c < b)):
+            raise ValueError("data_cutoff must be after enrolment")
+        return self
+
+
+class ReconstructionHints(_Strict):
+    """ASSUMED settings for reconstructing this trial (not published); the plan overrides them.
+    Ranges are [low, high] of uniform generating priors, in months or per month."""
+
+    accrual_months: tuple[float, float] | None = None
+    extra_followup_months: tuple[float, float] | None = None  # cut-off after the last entry
+    dropout_per_month: tuple[float, float] | None = None
+    median_tolerance: Annotated[float, Field(gt=0)] | None = None  # relative
+    median_tolerance_months: Annotated[float, Field(gt=0)] | None = None  # absolute
+    note: str = ""
+
+
+class Landmark(_Strict):
+    """Kaplan-Meier survival at a time point, as printed (percent per arm)."""
+
+    months: Annotated[float, Field(gt=0)]
+    percent: dict[str, Annotated[float, Field(ge=0, le=100)]]
+    quote: str = ""
+
+
+def parse_p(raw: float | str | None) -> tuple[str, float] | None:
+    """('=', p) for an exact p-value, ('<', bound) / ('>', bound) for a printed bound."""
+    if raw is None:
+        return None
+    text = str(raw).strip().replace(" ", "").lower().removeprefix("p")
+    op = "="
+    for sym, name in (("<=", "<"), (">=", ">"), ("<", "<"), (">", ">"), ("=", "=")):
+        if text.startswith(sym):
+            op, text = name, text[len(sym) :]
+            break
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"p must be a number or a bound such as '<0.001', got {raw!r}") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"p must be in (0, 1], got {raw!r}")
+    return op, value
 
 
 class Evaluable(_Strict):
@@ -55,13 +118,51 @@ class SurvivalSummary(_Strict):
 
     label: str
     population: str = "randomised"
-    median_months: dict[str, Annotated[float, Field(gt=0)]]
+    median_months: dict[str, float | str]  # months; "NR" (or inf) = not reached
+    not_reached_by_months: Annotated[float, Field(gt=0)] | None = None  # follow-up of an NR
     hr: Annotated[float, Field(gt=0)]
     ci: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
     ci_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
-    p: Annotated[float, Field(gt=0, le=1)] | None = None
+    p: float | str | None = None  # 0.021, or a printed bound such as "<0.001"
+    events: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    events_total: Annotated[int, Field(gt=0)] | None = None  # both arms, when only that is printed
+    landmarks: list[Landmark] = []
+    median_followup_months: Annotated[float, Field(gt=0)] | None = None
     quote: str
     note: str = ""
+
+    @field_validator("median_months")
+    @classmethod
+    def _medians(cls, v: dict[str, float | str]) -> dict[str, float]:
+        out = {}
+        for arm, raw in v.items():
+            if isinstance(raw, str) and raw.strip().upper() in ("NR", "NOT REACHED", "INF"):
+                out[arm] = math.inf
+                continue
+            try:
+                x = float(raw)
+            except ValueError:
+                raise ValueError(f'median for arm {arm}: a number or "NR", got {raw!r}') from None
+            if not x > 0:
+                raise ValueError(f'median for arm {arm} must be > 0 months (or "NR")')
+            out[arm] = x
+        return out
+
+    @field_validator("p")
+    @classmethod
+    def _p(cls, v: float | str | None) -> float | str | None:
+        parse_p(v)
+        return v
+
+    @property
+    def p_parsed(self) -> tuple[str, float] | None:
+        """('=', p), ('<', bound) or ('>', bound); None when not printed."""
+        return parse_p(self.p)
+
+    @property
+    def not_reached(self) -> list[str]:
+        """Arms whose median was not reached."""
+        return [a for a, m in self.median_months.items() if math.isinf(m)]
 
     @model_validator(mode="after")
     def _ci_contains_hr(self) -> SurvivalSummary:
@@ -114,6 +215,8 @@ class TrialSpec(_Strict):
     trial: TrialInfo
     arms: dict[str, Arm]
     evaluable: Evaluable | None = None
+    conduct: Conduct = Conduct()
+    reconstruction: ReconstructionHints = ReconstructionHints()
     survival: dict[Annotated[str, Field(pattern=NAME)], SurvivalSummary] = {}
     binary: dict[Annotated[str, Field(pattern=NAME)], BinarySummary] = {}
 
@@ -129,6 +232,17 @@ class TrialSpec(_Strict):
         for name, s in self.survival.items():
             if set(s.median_months) != set(roles):
                 raise ValueError(f"survival.{name}.median_months needs exactly the arms {roles}")
+            if s.events is not None and set(s.events) != set(roles):
+                raise ValueError(f"survival.{name}.events needs exactly the arms {roles}")
+            for lm in s.landmarks:
+                if set(lm.percent) != set(roles):
+                    raise ValueError(f"survival.{name}.landmarks: percent needs the arms {roles}")
+            followup = s.median_followup_months or self.conduct.median_followup_months
+            if s.not_reached and s.not_reached_by_months is None and followup is None:
+                raise ValueError(
+                    f"survival.{name}: median not reached for {s.not_reached}; give "
+                    "not_reached_by_months (the follow-up it was not reached by)"
+                )
         for name, b in self.binary.items():
             for field in ("percent", "count"):
                 given = getattr(b, field)
@@ -169,6 +283,30 @@ class TrialSpec(_Strict):
     def arm_order(self) -> tuple[str, str]:
         """(treatment, control) labels."""
         return self.trial.treatment, self.trial.control
+
+    def analysed_per_arm(self, endpoint: str) -> tuple[dict[str, int], str]:
+        """Patients per arm a survival endpoint was analysed on, and how that was found:
+        evaluable per arm when printed, else the evaluable total split as randomised
+        (largest remainder; ASSUMED), else the randomised arms."""
+        s, roles = self.survival[endpoint], self.arm_order
+        rand = {a: self.arms[a].randomised for a in roles}
+        if s.population != "evaluable":
+            return rand, f"{s.population} patients per arm as published"
+        per_arm = {a: self.arms[a].evaluable for a in roles}
+        if all(n is not None for n in per_arm.values()):
+            return {a: int(n or 0) for a, n in per_arm.items()}, "evaluable per arm as published"
+        if self.evaluable is None:
+            return rand, "no evaluable count published: the randomised arms are used"
+        total, n_rand = self.evaluable.n, sum(rand.values())
+        exact = {a: total * rand[a] / n_rand for a in roles}
+        out = {a: math.floor(x) for a, x in exact.items()}
+        for a in sorted(roles, key=lambda a: out[a] - exact[a])[: total - sum(out.values())]:
+            out[a] += 1
+        split = "/".join(str(out[a]) for a in roles)
+        return out, (
+            f"{total} evaluable patients ASSUMED split {split} ({'/'.join(roles)}) in the "
+            "proportion randomised; the split per arm is not published"
+        )
 
     def kind(self, endpoint: str) -> EndpointKind:
         """survival, efficacy (higher is better) or harm (lower is better)."""

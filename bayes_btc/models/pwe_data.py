@@ -56,18 +56,34 @@ def validate_cuts(
 
 
 def cuts_by_events(
-    time: np.ndarray, event: np.ndarray, per_interval: int, max_intervals: int
+    time: np.ndarray,
+    event: np.ndarray,
+    per_interval: int,
+    max_intervals: int,
+    arm: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cut points at quantiles of the event times, about `per_interval` events per interval
     (at most `max_intervals` intervals). Fine cuts keep the baseline flexible, so the PH
-    log-HR stays close to Cox's, which leaves the baseline completely free."""
+    log-HR stays close to Cox's, which leaves the baseline completely free.
+
+    With `arm` (0/1 per patient), the cuts stop at the end of follow-up of the arm followed
+    for less long (`common_end`): the last interval then always holds both arms, never one
+    arm alone beyond the other's last patient."""
     t = np.sort(time[event == 1])
     k = int(np.clip(len(t) // max(per_interval, 1), 1, max_intervals))
     if k == 1:
         return np.empty(0)
     q = np.quantile(t, np.arange(1, k) / k)
     q = np.unique(np.round(q, 6))
-    return q[(q > 0) & (q < time.max())]
+    limit = time.max() if arm is None else common_end(time, arm)
+    return q[(q > 0) & (q < limit)]
+
+
+def common_end(time: np.ndarray, arm: np.ndarray) -> float:
+    """The shorter of the two arms' ends of follow-up (months): the last time both arms have
+    patients at risk."""
+    ends = [time[arm == a].max() for a in np.unique(arm)]
+    return float(min(ends))
 
 
 def pwe_table(time: np.ndarray, event: np.ndarray, arm: np.ndarray, cuts: np.ndarray) -> PWETable:

@@ -29,6 +29,7 @@ OPTIONAL_FILES = (
     "historical_trials.csv",
     "tipping_point.csv",  # published-summary endpoints
     "priors.csv",  # every prior used, ESS by ELIR, moment and Morita
+    "cox_check.csv",  # PWE fits: Cox HR of the same data, PH test
 )
 POSTERIOR_FOLDER = "posterior"  # one NetCDF per model family (not committed: tens of MB)
 REPORT_INPUTS = tuple(

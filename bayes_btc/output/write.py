@@ -49,6 +49,8 @@ def write_results(
     a.ard.to_parquet(folder / "ard.parquet", index=False)
     if len(a.spread):
         write_csv(a.spread, folder / "reconstruction_spread.csv")
+    if len(a.cox_check):
+        write_csv(a.cox_check, folder / "cox_check.csv")
     (folder / POSTERIOR_FOLDER).mkdir()
     for family, tree in a.trees.items():
         tree.attrs.update(

@@ -8,12 +8,14 @@ package data, `data/reconstructed_ipd.csv` (endpoint, dataset, arm, time, event)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from bayes_btc.inputs.ipd import SurvivalIPD
+from bayes_btc.inputs.plan import ReconstructionSettings
 from bayes_btc.inputs.trial import TrialSpec
 from bayes_btc.reconstruction.summary import SummaryTarget, reconstruct_from_summary, to_ipd
 from bayes_btc.tables import DATA_DIGITS, write_csv
@@ -28,13 +30,23 @@ def calibration_path(ipd_path: Path) -> Path:
 
 
 def generate(
-    spec: TrialSpec, n_sets: int = N_SETS, seed: int = SEED
+    spec: TrialSpec,
+    n_sets: int = N_SETS,
+    seed: int = SEED,
+    settings: ReconstructionSettings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reconstruct every survival endpoint of the trial; deterministic for a seed."""
     ipd, cal = [], []
+    budget = settings.max_simulations if settings is not None else 200_000
     for i, endpoint in enumerate(spec.survival):
-        target = SummaryTarget.from_trial(spec, endpoint)
-        d, c = reconstruct_from_summary(target, n_sets=n_sets, seed=seed + i)
+        target = SummaryTarget.from_trial(spec, endpoint, settings)
+        if progress is not None:
+            progress(
+                f"reconstructing {endpoint} from its published summary: {n_sets} data sets of "
+                f"{target.n_treatment}/{target.n_control} patients ({target.tolerance_words()})"
+            )
+        d, c = reconstruct_from_summary(target, n_sets=n_sets, seed=seed + i, max_sims=budget)
         ipd.append(d.assign(endpoint=endpoint))
         cal.append(c.assign(endpoint=endpoint))
     cols = ["endpoint", "dataset", "arm", "time", "event"]
@@ -50,15 +62,17 @@ def save(ipd: pd.DataFrame, calibration: pd.DataFrame, path: Path) -> None:
     write_csv(calibration, calibration_path(path))
 
 
-def load(spec: TrialSpec, path: Path | None = None) -> dict[str, list[SurvivalIPD]]:
+def load(
+    spec: TrialSpec, path: Path | None = None, settings: ReconstructionSettings | None = None
+) -> dict[str, list[SurvivalIPD]]:
     """Reconstructed data sets per survival endpoint (the bundled file by default)."""
     if path is None:
         with resources.as_file(resources.files("bayes_btc.data") / BUNDLED) as p:
-            return load(spec, p)
+            return load(spec, p, settings)
     frame = pd.read_csv(path)
     out = {}
     for endpoint, g in frame.groupby("endpoint", sort=False):
-        target = SummaryTarget.from_trial(spec, str(endpoint))
+        target = SummaryTarget.from_trial(spec, str(endpoint), settings)
         out[str(endpoint)] = to_ipd(g.drop(columns="endpoint"), target)
     return out
 

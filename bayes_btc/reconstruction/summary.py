@@ -11,16 +11,21 @@ Generating model (the prior depends only on the endpoint's published numbers):
 - treatment: two-piece hazard (so hazards may cross), median = published x exp(U(-0.4, 0.4)),
   change point = median x U(0.2, 2), late/early hazard ratio r with
   log r ~ U(2 log HR - 2, 2 log HR + 2) (HR = published);
+- a median "not reached" is centred on the other arm's median divided (treatment) or
+  multiplied (control) by the HR, and at least 1.3 x the follow-up it was not reached by;
 - uniform accrual over A ~ U(accrual_months) months, data cut-off at A + U(extra_followup)
   months, administrative censoring at cut-off minus entry, exponential dropout with rate
-  ~ U(dropout_per_month).
+  ~ U(dropout_per_month) (ranges: see `reconstruction.targets`).
+Besides medians, HR and CI width, published event counts, landmark survival and p-value
+bounds are targets too. The generated medians and survival curves therefore follow this
+generating model wherever the publication is silent.
 The statistics use a vectorised KM median (as lifelines) and a one-binary-covariate Cox
 Newton solver (Breslow ties by default, Efron as lifelines on request).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 import pandas as pd
@@ -28,6 +33,9 @@ from scipy.stats import norm
 
 from bayes_btc.errors import InputError
 from bayes_btc.inputs.ipd import SurvivalIPD, from_frame
+from bayes_btc.reconstruction.targets import SummaryTarget
+
+__all__ = ["SummaryTarget", "cox_binary", "km_median", "km_survival_at"]
 
 BATCH = 8192  # simulations per vectorised batch (fixed, so results depend only on the seed)
 MEDIAN_SPREAD = 0.4  # half-width of the log-uniform prior on each generating median
@@ -35,70 +43,6 @@ CHANGE_POINT = (0.2, 2.0)  # treatment change point as a multiple of its generat
 LOG_R_HALF_WIDTH = 2.0  # log late/early hazard ratio ~ U(2 log HR -+ this)
 DRAWS = ("gen_median_treatment", "gen_median_control", "gen_change_point", "gen_late_ratio")
 DRAWS += ("accrual_months", "cutoff_months", "dropout_per_month")  # prior draws, in months
-
-
-@dataclass(frozen=True)
-class SummaryTarget:
-    """What one endpoint's reconstruction must reproduce; times in months, HR treatment/control."""
-
-    endpoint: str
-    n_treatment: int
-    n_control: int
-    median_treatment: float
-    median_control: float
-    hr: float
-    ci: tuple[float, float]
-    ci_level: float = 0.95
-    accrual_months: tuple[float, float] = (36.0, 48.0)  # range of the accrual-length prior
-    treatment: str = "TP"
-    control: str = "GP"
-    extra_followup_months: tuple[float, float] = (0.0, 3.0)  # cut-off after the last entry
-    dropout_per_month: tuple[float, float] = (0.0, 0.05)  # range of the dropout-rate prior
-    note: str = ""  # assumptions made in building the target, carried into the output
-
-    def __post_init__(self) -> None:
-        lo, hi = self.ci
-        ranges = (self.accrual_months, self.extra_followup_months, self.dropout_per_month)
-        for bad, why in (
-            (min(self.n_treatment, self.n_control) < 2, "each arm needs at least 2 patients"),
-            (min(self.median_treatment, self.median_control) <= 0, "medians must be > 0 months"),
-            (not 0 < lo < self.hr < hi, f"need 0 < CI low < HR < CI high, got {self.hr} {self.ci}"),
-            (not 0 < self.ci_level < 1, f"ci_level must be in (0, 1), got {self.ci_level}"),
-            (self.accrual_months[0] <= 0, "accrual_months must be > 0"),
-            (not all(0 <= a <= b for a, b in ranges), "prior ranges need 0 <= low <= high"),
-            (self.treatment == self.control, "treatment and control labels are the same"),
-        ):
-            if bad:
-                raise InputError(f"summary target {self.endpoint}: {why}")
-
-    @property
-    def ci_width_log(self) -> float:
-        """log(upper) - log(lower) of the published CI."""
-        return float(np.log(self.ci[1] / self.ci[0]))
-
-    @classmethod
-    def from_trial(
-        cls, spec, endpoint: str, n_per_arm: tuple[int, int] = (24, 24)
-    ) -> SummaryTarget:
-        """Target for `spec.survival[endpoint]`; `n_per_arm` is (treatment, control)."""
-        if endpoint not in spec.survival:
-            have = ", ".join(spec.survival) or "none"
-            raise InputError(f"trial has no survival endpoint '{endpoint}'; endpoints: {have}")
-        s, (trt, ctl) = spec.survival[endpoint], spec.arm_order
-        nt, nc = (int(n) for n in n_per_arm)
-        if s.population == "evaluable" and spec.evaluable is not None:
-            pop = spec.evaluable.n
-        else:
-            pop = spec.arms[trt].randomised + spec.arms[ctl].randomised
-        if nt + nc != pop:
-            raise InputError(
-                f"{endpoint}: n_per_arm {nt}/{nc} does not add up to the {pop} "
-                f"{s.population} patients"
-            )
-        note = f"{endpoint}: {pop} {s.population} patients assumed split {nt}/{nc} ({trt}/{ctl})"
-        meds = s.median_months[trt], s.median_months[ctl]
-        args = endpoint, nt, nc, *meds, s.hr, tuple(s.ci), s.ci_level
-        return cls(*args, treatment=trt, control=ctl, note=f"{note}; the split is not published")
 
 
 def _sorted(time: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -139,6 +83,16 @@ def km_median(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     hit = last & (np.exp(np.cumsum(term, axis=1)) <= 0.5)
     first = hit.argmax(axis=1)
     return np.where(hit.any(axis=1), t[np.arange(t.shape[0]), first], np.inf)
+
+
+def km_survival_at(time: np.ndarray, event: np.ndarray, at: float) -> np.ndarray:
+    """Kaplan-Meier S(at) per row of (B, n) arrays (as lifelines: right-continuous)."""
+    t, e, start, end, last = _sorted(time, event)
+    d = _group_sum(e, start, end)
+    at_risk = (t.shape[1] - start).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(last & (t <= at), np.log(at_risk - d) - np.log(at_risk), 0.0)
+    return np.exp(term.sum(axis=1))
 
 
 def cox_binary(
@@ -187,11 +141,25 @@ def cox_binary(
         return np.where(ok, b, np.nan), np.where(ok, 1.0 / np.sqrt(info), np.nan)
 
 
+def _centres(tg: SummaryTarget) -> tuple[float, float]:
+    """Generating median centres (months); a median not reached is placed past its follow-up."""
+    m_t, m_c = tg.median_treatment, tg.median_control
+    floor = 1.3 * (tg.not_reached_by or 0.0)
+    if math.isinf(m_t) and math.isinf(m_c):
+        return 2.0 * floor, 2.0 * floor * tg.hr
+    if math.isinf(m_t):
+        return max(m_c / tg.hr, floor), m_c
+    if math.isinf(m_c):
+        return m_t, max(m_t * tg.hr, floor)
+    return m_t, m_c
+
+
 def _simulate(rng: np.random.Generator, tg: SummaryTarget, size: int) -> tuple:
     """`size` trials from the prior: time, event (size, n_t + n_c; treatment first), draws."""
     nt, n = tg.n_treatment, tg.n_treatment + tg.n_control
+    c_t, c_c = _centres(tg)
     u = rng.uniform(-MEDIAN_SPREAD, MEDIAN_SPREAD, (2, size))
-    med_t, med_c = tg.median_treatment * np.exp(u[0]), tg.median_control * np.exp(u[1])
+    med_t, med_c = c_t * np.exp(u[0]), c_c * np.exp(u[1])
     tau = med_t * rng.uniform(*CHANGE_POINT, size)
     log_r = 2.0 * np.log(tg.hr) + rng.uniform(-LOG_R_HALF_WIDTH, LOG_R_HALF_WIDTH, size)
     r = np.exp(log_r)
@@ -211,53 +179,106 @@ def _simulate(rng: np.random.Generator, tg: SummaryTarget, size: int) -> tuple:
     return np.minimum(t_all, censor), (t_all <= censor).astype(float), draws
 
 
+def _cheap_checks(tg: SummaryTarget, t: np.ndarray, e: np.ndarray) -> tuple[dict, dict]:
+    """Per-simulation pass flags of the targets that need no Cox fit, and the statistics."""
+    nt = tg.n_treatment
+    arms = ((tg.treatment, slice(None, nt)), (tg.control, slice(nt, None)))
+    published = {tg.treatment: tg.median_treatment, tg.control: tg.median_control}
+    flags, stats = {}, {}
+    for arm, cols in arms:
+        m = km_median(t[:, cols], e[:, cols])
+        stats[f"median_{arm}"] = m
+        if math.isinf(published[arm]):
+            by = tg.not_reached_by or 0.0
+            flags[f"median of {arm} (NR by {by:g} months)"] = m > by
+        else:
+            half = tg.median_half_width(published[arm])
+            flags[f"median of {arm} ({published[arm]:g} months)"] = (
+                np.abs(m - published[arm]) <= half
+            )
+    if tg.events is not None:
+        for (arm, cols), target in zip(arms, tg.events, strict=True):
+            d = e[:, cols].sum(axis=1)
+            stats[f"events_{arm}"] = d
+            ok = np.abs(d - target) <= max(1.0, tg.events_tol * target)
+            flags[f"events of {arm} ({target})"] = ok
+    if tg.events_total is not None:
+        d, target = e.sum(axis=1), tg.events_total
+        stats["events_total"] = d
+        flags[f"total events ({target})"] = np.abs(d - target) <= max(1.0, tg.events_tol * target)
+    for months, *surv in tg.landmarks:
+        for (arm, cols), target in zip(arms, surv, strict=True):
+            s_at = km_survival_at(t[:, cols], e[:, cols], months)
+            stats[f"s{months:g}_{arm}"] = s_at
+            flags[f"{months:g}-month survival of {arm} ({100 * target:g}%)"] = (
+                np.abs(s_at - target) <= tg.landmark_tol
+            )
+    return flags, stats
+
+
 def reconstruct_from_summary(
     target: SummaryTarget,
     n_sets: int = 20,
     seed: int = 2018,
     max_sims: int = 200_000,
     *,
-    median_tol: float = 0.5,
-    hr_tol: float = 0.05,
-    width_tol: float = 0.15,
+    median_tol: float | None = None,
+    hr_tol: float | None = None,
+    width_tol: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rejection-ABC pseudo-patient data sets reproducing `target`; deterministic for a seed.
 
     Returns (ipd, calibration). ipd: dataset (1..n_sets), arm (label), time (months), event
     (1/0). calibration, one row per dataset: KM medians (months), Cox HR and CI, CI width (log
     scale), events, the prior draws, the targets and `accepted_of` (simulations drawn in all;
-    acceptance rate = n_sets / accepted_of). Accepted: medians within median_tol months, HR
-    and CI width within hr_tol and width_tol (relative). InputError if max_sims is reached."""
+    acceptance rate = n_sets / accepted_of). Tolerances are the target's (relative median
+    tolerance, `median_tol` here overrides it). InputError naming the target met least often
+    if the budget `max_sims` is spent first."""
     if n_sets < 1 or max_sims < 1:
         raise InputError(f"n_sets and max_sims must be >= 1, got {n_sets} and {max_sims}")
+    over = {"median_tol": median_tol, "hr_tol": hr_tol, "width_tol": width_tol}
+    over = {k: v for k, v in over.items() if v is not None}
+    if over:
+        from dataclasses import replace
+
+        target = replace(target, **over)
     rng = np.random.default_rng(seed)
     nt, z = target.n_treatment, norm.ppf(0.5 + target.ci_level / 2)
     x = np.r_[np.ones(nt), np.zeros(target.n_control)]
     keep: list[tuple] = []  # per batch: sim no., time, event, medians, log HR, SE, draws
-    drawn, n_ok, passed = 0, 0, np.zeros(3, int)  # sims passing medians, then HR, then width
+    drawn, n_ok = 0, 0
+    tested: dict[str, int] = {}  # simulations each target was checked on
+    met: dict[str, int] = {}
+    hr_name = f"HR {target.hr:g}"
+    width_name = f"CI {target.ci[0]:g}-{target.ci[1]:g} width"
+    p_name = "" if target.p_bound is None else "p {} {:g}".format(*target.p_bound)
     while n_ok < n_sets and drawn < max_sims:
         size = min(BATCH, max_sims - drawn)
         t, e, draws = _simulate(rng, target, size)
-        m_t, m_c = km_median(t[:, :nt], e[:, :nt]), km_median(t[:, nt:], e[:, nt:])
-        near = np.abs(m_t - target.median_treatment) <= median_tol
-        idx = np.flatnonzero(near & (np.abs(m_c - target.median_control) <= median_tol))
+        flags, stats = _cheap_checks(target, t, e)
+        for name, f in flags.items():
+            tested[name] = tested.get(name, 0) + size
+            met[name] = met.get(name, 0) + int(f.sum())
+        idx = np.flatnonzero(np.logical_and.reduce(list(flags.values())))
         b, se = cox_binary(t[idx], e[idx], x)
-        hr_ok = np.abs(np.exp(b) / target.hr - 1) <= hr_tol
-        ok = hr_ok & (np.abs(2 * z * se / target.ci_width_log - 1) <= width_tol)
-        passed += [idx.size, hr_ok.sum(), ok.sum()]
+        cox_flags = {hr_name: np.abs(np.exp(b) / target.hr - 1) <= target.hr_tol}
+        cox_flags[width_name] = np.abs(2 * z * se / target.ci_width_log - 1) <= target.width_tol
+        if target.p_bound is not None:
+            p = 2 * norm.sf(np.abs(b) / se)
+            op, bound = target.p_bound
+            cox_flags[p_name] = p < bound if op == "<" else p > bound
+        for name, f in cox_flags.items():
+            tested[name] = tested.get(name, 0) + idx.size
+            met[name] = met.get(name, 0) + int(f.sum())
+        ok = np.logical_and.reduce(list(cox_flags.values()))
         j = np.flatnonzero(ok)[: n_sets - n_ok]
         i = idx[j]
-        keep.append((drawn + i + 1, t[i], e[i], m_t[i], m_c[i], b[j], se[j]))
-        keep[-1] += ({k: v[i] for k, v in draws.items()},)
+        m_t, m_c = (stats[k][i] for k in list(stats)[:2])  # the two medians come first
+        keep.append((drawn + i + 1, t[i], e[i], m_t, m_c, b[j], se[j]))
+        keep[-1] += ({k: v[i] for k, v in draws.items()}, {k: v[i] for k, v in stats.items()})
         n_ok, drawn = n_ok + j.size, drawn + size
     if n_ok < n_sets:
-        rates = passed / np.maximum([drawn, *passed[:2]], 1)  # pass rate of each step
-        worst = ("median_tol", "hr_tol", "width_tol")[int(np.argmin(rates))]
-        raise InputError(
-            f"{target.endpoint}: only {n_ok} of {n_sets} data sets accepted in {drawn} "
-            f"simulations; raise max_sims or relax {worst} (most rejections; now "
-            f"median_tol={median_tol:g} months, hr_tol={hr_tol:g}, width_tol={width_tol:g})"
-        )
+        raise InputError(failure_message(target, n_ok, n_sets, drawn, tested, met))
     sim, t, e, m_t, m_c, b, se = (np.concatenate([k[c] for k in keep]) for c in range(7))
     dataset = np.arange(1, n_sets + 1)
     arm = np.tile(np.where(x == 1, target.treatment, target.control), n_sets)
@@ -270,20 +291,75 @@ def reconstruct_from_summary(
     cal["events_control"] = e[:, nt:].sum(axis=1).astype(int)
     for name in DRAWS:
         cal[name] = np.concatenate([k[7][name] for k in keep])
+    for name in list(keep[0][8])[2:]:  # landmark survival (events are above)
+        if name.startswith("s"):
+            cal[name] = np.concatenate([k[8][name] for k in keep])
     for name in ("median_treatment", "median_control", "hr", "ci_width_log"):
         cal[f"target_{name}"] = getattr(target, name)
     cal["accepted_of"] = int(sim[-1])
     note = "pseudo-patient data from rejection ABC on the published summary, not observed data"
+    note += f" (accepted: {target.tolerance_words()})"
     for df in (ipd, cal):
         df.attrs.update(note=f"{note}; {target.note}" if target.note else note, seed=seed)
     return ipd, cal
 
 
+def failure_message(
+    target: SummaryTarget, n_ok: int, n_sets: int, drawn: int, tested: dict, met: dict
+) -> str:
+    """One line: how many sets were accepted, and the target met least often."""
+    rates = {k: met[k] / tested[k] for k in tested if tested[k]}
+    worst = min(rates, key=lambda k: rates[k]) if rates else "medians"
+    if worst.startswith("median"):
+        tol = "median_tolerance"
+    elif worst.startswith("HR"):
+        tol = "hr_tolerance"
+    elif worst.startswith("CI"):
+        tol = "ci_width_tolerance"
+    elif worst.startswith(("events", "total events")):
+        tol = "events_tolerance"
+    else:
+        tol = "landmark_tolerance" if "survival" in worst else "the published p-value bound"
+    rate = rates.get(worst, 0.0)
+    return (
+        f"{target.endpoint}: only {n_ok} of {n_sets} data sets accepted in {drawn} "
+        f"simulations; the target met least often is the {worst}: {100 * rate:.2g}% of the "
+        f"{tested.get(worst, 0)} simulations checked on it met it ({target.tolerance_words()}; "
+        f"generating accrual {_rng(target.accrual_months)} months, cut-off "
+        f"{_rng(target.extra_followup_months)} months after the last entry); raise "
+        f"reconstruction.max_simulations (max_sims, now {drawn}), relax {tol} or set the "
+        "trial's conduct (accrual, median follow-up)"
+    )
+
+
+def _rng(r: tuple[float, float] | None) -> str:
+    return "?" if r is None else f"{r[0]:.3g}-{r[1]:.3g}"
+
+
 def to_ipd(ipd: pd.DataFrame, target: SummaryTarget) -> list[SurvivalIPD]:
-    """One `SurvivalIPD` (reconstructed=True) per dataset of `reconstruct_from_summary` output."""
+    """One `SurvivalIPD` (reconstructed=True) per dataset of `reconstruct_from_summary` output;
+    each carries `target_note(target)`."""
+    from dataclasses import replace
+
     roles = target.treatment, target.control, target.endpoint
     source = "reconstructed from published summary (dataset {})"
+    note = target_note(target)
     return [
-        from_frame(g[["arm", "time", "event"]], *roles, source.format(k), reconstructed=True)
+        replace(
+            from_frame(g[["arm", "time", "event"]], *roles, source.format(k), reconstructed=True),
+            note=note,
+        )
         for k, g in ipd.groupby("dataset", sort=True)
     ]
+
+
+def target_note(target: SummaryTarget) -> str:
+    """What a reconstructed set reproduces and assumes, in one clause (no endpoint prefix)."""
+    how = target.note.split(": ", 1)[-1]
+    out = (
+        f"{target.n_treatment} {target.treatment} and {target.n_control} {target.control} "
+        f"patients ({how}); accepted when {target.tolerance_words()}"
+    )
+    if target.settings_note:
+        out += f"; {target.settings_note}"
+    return out

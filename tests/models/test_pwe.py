@@ -28,7 +28,7 @@ def gbsg2_table(gbsg2_files):
     time = d["time"].to_numpy() / 30.4375
     event = d["cens"].to_numpy().astype(int)
     arm = np.where(d["horTh"] == "yes", 0, 1)
-    cuts = cuts_by_events(time, event, per_interval=8, max_intervals=30)  # the plan default
+    cuts = cuts_by_events(time, event, per_interval=8, max_intervals=30)  # 8 events/interval
     return time, event, arm, pwe_table(time, event, arm, cuts)
 
 
