@@ -246,6 +246,8 @@ def _load_adam(
     if not treatment or not control:
         raise InputError("--adam needs both --treatment ARM and --control ARM (ADSL arm values)")
     return load_adam(adam, treatment, control, options)
+
+
 def _reconstruct(spec, spec_sha: str, plan, seed: int | None, quick: bool) -> dict:
     """Reconstructed sets for a spec's survival endpoints (cached), saying so on stderr."""
     from bayes_btc.reconstruction.cache import reconstruct_trial
