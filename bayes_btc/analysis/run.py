@@ -11,6 +11,7 @@ import xarray as xr
 
 from bayes_btc.analysis.assumptions import assumptions
 from bayes_btc.analysis.figures import figure_specs
+from bayes_btc.analysis.phases import Laps
 from bayes_btc.analysis.result import Analysis, Tipping
 from bayes_btc.decisions.rules import endpoint_rules
 from bayes_btc.decisions.tables import (
@@ -23,6 +24,7 @@ from bayes_btc.decisions.tipping import tipping_table
 from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
 from bayes_btc.inference.diagnostics import diagnostics_table, divergences
 from bayes_btc.inference.exact_check import exact_check
+from bayes_btc.inference.exact_sampling import labelled, sample_conjugate
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
 from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inference.summary import summary_table
@@ -127,6 +129,7 @@ def run_analysis(
     (models `pwe_ph_reconstructed`, `pwe_nonph_reconstructed`).
     """
     t_start = time.perf_counter()
+    lap = Laps()
     ipd = ipd or {}
     if spec is None and not ipd:
         raise ValueError("nothing to analyse: give a trial spec, patient data or both")
@@ -142,6 +145,7 @@ def run_analysis(
     own_tables = pwe_tables(own, plan)  # validates cut points before any sampling
     audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd_by_name(own))
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
+    lap("audit")
 
     trees: dict[str, xr.DataTree] = {}
     fits: list[Fit] = []
@@ -152,14 +156,17 @@ def run_analysis(
         if historical is not None:
             historical.data_sha256 = sha
             trees["map_meta"] = historical.tree
+    lap("historical")
     surv = [e for e in endpoints if spec is not None and e in spec.survival]
     summary_priors = loghr_priors(plan, with_baseline=False)
     if surv and summary_priors:  # historical-only priors have nothing to add without a baseline
         model = build_loghr_model(LogHRData.from_trial(spec, surv), summary_priors)
-        trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
-        fits += fits_from_loghr(trees["loghr_summary"])
+        trees["loghr_summary"] = sample_conjugate(model, sampler, "loghr_summary", progress)
+        fits += labelled(fits_from_loghr(trees["loghr_summary"]), trees["loghr_summary"])
+    lap("loghr_summary")
     if own:
         fits += fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
+    lap("pwe")
     tables = dict(own_tables)
     set_fits: list[Fit] = []
     pooled: list[Fit] = []
@@ -179,17 +186,20 @@ def run_analysis(
         tables |= set_tables
         pooled = pool(set_fits)
         fits += pooled
+    lap("pwe_reconstructed")
     data = BinaryData.from_counts(audit.counts, study.arms)
     binary_priors = rate_priors(plan, data.endpoints, historical)
     if audit.counts and binary_priors.names:
         model = build_beta_binomial_model(data, binary_priors)
-        trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
-        fits += fits_from_beta_binomial(trees["beta_binomial"])
+        trees["beta_binomial"] = sample_conjugate(model, sampler, "beta_binomial", progress)
+        fits += labelled(fits_from_beta_binomial(trees["beta_binomial"]), trees["beta_binomial"])
+    lap("beta_binomial")
 
     progress("summarising posteriors, decisions and diagnostics")
     summary = summary_table(fits)
     if set_fits:
         summary = worst_per_set(summary, summary_table(set_fits))
+    lap("summary")
     ni = noninferiority_table(fits, rules)
     exact = exact_check(fits, rules, plan.diagnostics.max_exact_gap_mcse)
     diag = diagnostics_table(
@@ -208,6 +218,7 @@ def run_analysis(
         for s in ("compile", "sampling")
     }
     spread = spread_table(set_fits, pooled, rules) if set_fits else pd.DataFrame()
+    lap("decisions")
     a = Analysis(
         study,
         plan,
@@ -231,8 +242,11 @@ def run_analysis(
         seconds=seconds,
     )
     a.tipping = tipping_point(spec, plan, audit, endpoints)
+    lap("tipping")
     a.assumptions = assumptions(a)
     a.figures = figure_specs(a)
+    lap("figure_specs")
+    a.seconds |= lap.seconds
     a.seconds["total"] = time.perf_counter() - t_start
     return a
 

@@ -75,7 +75,7 @@ def sample_compiled(cm: CompiledModel, sampler: Sampler, progress: Progress = qu
     t2 = time.perf_counter()
     progress(f"{cm.family}: compiled in {cm.compile_s:.1f} s, sampled in {t2 - t1:.1f} s")
     assert isinstance(tree, xr.DataTree)
-    tree["constant_data"] = xr.DataTree(_model_data(cm.model))
+    tree["constant_data"] = xr.DataTree(model_data(cm.model))
     tree["posterior"].attrs.update(
         {
             "model_family": cm.family,
@@ -93,7 +93,7 @@ def sample_model(
     return sample_compiled(compile_model(model, family, progress), sampler, progress)
 
 
-def _model_data(model: pm.Model) -> xr.Dataset:
+def model_data(model: pm.Model) -> xr.Dataset:
     """The model's data containers (observations and prior parameters) with their dims."""
     dims = model.named_vars_to_dims
     return xr.Dataset(

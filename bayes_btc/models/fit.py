@@ -46,6 +46,7 @@ class Fit:
     # the cell's priors: "log_hr", or "rate_<arm>" per arm (conjugate fits)
     dataset: int | None = None
     exact: ExactProbability | None = field(default=None, repr=False, compare=False)
+    draws_from: str = "MCMC"  # how the draws were made: "MCMC", or "exact draws" (conjugate)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -106,7 +106,8 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         Block(
             "p",
             "Decisions use the exact posterior probability where the model is conjugate (the "
-            "MCMC estimate is shown beside it), and the MCMC estimate otherwise.",
+            f"estimate from its {conjugate_draws(a)} is shown beside it), and the MCMC estimate "
+            "otherwise.",
         ),
         Block("list", list(a.decisions["statement"])),
     ]
@@ -127,7 +128,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
     for name, path in figures.items():
         blocks.append(Block("figure", path, name))
     blocks += [
-        Block("h2", "MCMC against the exact posterior"),
+        Block("h2", f"{conjugate_draws(a).capitalize()} against the exact posterior"),
         Block(
             "p",
             "These models are conjugate, so every probability has an exact value "
@@ -382,3 +383,8 @@ def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:
         & s["quantity"].str.match(r"^(median_|s\d|rmst)")
     )
     return s.loc[keep, ["endpoint", "model", "quantity", "q50", "q2.5", "q97.5"]]
+
+
+def conjugate_draws(a: SavedResults) -> str:
+    """How the conjugate families were drawn: "exact draws" (default) or "MCMC" (a check)."""
+    return "MCMC" if a.sampler.conjugate == "mcmc" else "exact draws"

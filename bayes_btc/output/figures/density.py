@@ -48,14 +48,18 @@ def _arm_names(fit: Fit, arms: tuple[str, str] | None) -> tuple[str, str]:
     return (names[0], names[1]) if len(names) == 2 else ("treatment", "control")
 
 
-def _draws_density(ax: plt.Axes, x: np.ndarray, lo: float, hi: float, transform=None) -> None:
+def _draws_density(
+    ax: plt.Axes, x: np.ndarray, lo: float, hi: float, transform=None, source: str = "MCMC"
+) -> None:
     """Histogram density of draws `x` on [lo, hi] (bins in x's own scale), optionally drawn
     at transformed bin edges (e.g. exp for log-HR draws on an HR axis)."""
     x = x[np.isfinite(x)]
     counts, edges = np.histogram(x, bins=np.linspace(lo, hi, 61))
     dens = counts / (max(len(x), 1) * np.diff(edges))  # share of ALL draws per unit
     at = transform(edges) if transform is not None else edges
-    ax.stairs(dens, at, fill=True, color="C2", alpha=0.3, label="posterior draws (MCMC histogram)")
+    ax.stairs(
+        dens, at, fill=True, color="C2", alpha=0.3, label=f"posterior draws ({source} histogram)"
+    )
 
 
 def _curves(ax: plt.Axes, x: np.ndarray, prior, lik, post, labels: tuple[str, str, str]) -> None:
@@ -102,7 +106,8 @@ def _normal_panel(
     mp, sp = _normal_update(m0, s0, y, se)
     t = np.linspace(*lim, 600)
     hr = np.exp(t)
-    _draws_density(ax, np.asarray(f.draws["log_hr"].values, float).ravel(), *lim, np.exp)
+    x = np.asarray(f.draws["log_hr"].values, float).ravel()
+    _draws_density(ax, x, *lim, np.exp, source=f.draws_from)
     _curves(
         ax,
         hr,
@@ -158,7 +163,8 @@ def _beta_panel(
     i, p = f.inputs, _beta_params(f)
     a, b = p["prior"]
     d = np.linspace(*lim, 400)
-    _draws_density(ax, np.asarray(f.draws["rate_diff"].values, float).ravel(), *lim)
+    x = np.asarray(f.draws["rate_diff"].values, float).ravel()
+    _draws_density(ax, x, *lim, source=f.draws_from)
     _curves(
         ax,
         d,
@@ -259,7 +265,7 @@ def prior_likelihood_posterior(
         ax.text(
             0.97,
             0.97,
-            f"P(NI) = {p_exact:.4f} exact\n(MCMC {p_mcmc:.4f})",
+            f"P(NI) = {p_exact:.4f} exact\n({f.draws_from} {p_mcmc:.4f})",
             transform=ax.transAxes,
             ha="right",
             va="top",
