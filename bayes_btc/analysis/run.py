@@ -25,6 +25,7 @@ from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
 from bayes_btc.inference.diagnostics import diagnostics_table, divergences
 from bayes_btc.inference.exact_check import exact_check
 from bayes_btc.inference.exact_sampling import labelled, sample_conjugate
+from bayes_btc.inference.mcse_target import draws_for_target, flag_missed, worst_mcse
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
 from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inference.summary import summary_table
@@ -148,6 +149,7 @@ def run_analysis(
     lap("audit")
 
     trees: dict[str, xr.DataTree] = {}
+    target = sampler.mcse_target
     fits: list[Fit] = []
     historical = None
     if plan.uses_historical:
@@ -165,7 +167,13 @@ def run_analysis(
         fits += labelled(fits_from_loghr(trees["loghr_summary"]), trees["loghr_summary"])
     lap("loghr_summary")
     if own:
-        fits += fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
+        own_fits = fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
+        more = draws_for_target(sampler.draws, worst_mcse(own_fits, rules), target)
+        if more:  # a second run sized from the first one's Monte Carlo error
+            progress(f"P(NI) MCSE above {target:g}: re-sampling with {more} draws per chain")
+            bigger = sampler.model_copy(update={"draws": more})
+            own_fits = fit_pwe(own_tables, plan, bigger, study, progress, trees, historical)
+        fits += own_fits
     lap("pwe")
     tables = dict(own_tables)
     set_fits: list[Fit] = []
@@ -183,6 +191,11 @@ def run_analysis(
         per_set = sampler.model_copy(update={"draws": plan.pwe.reconstructed_draws})
         set_tables = pwe_tables(sets, plan)
         set_fits = fit_pwe(set_tables, plan, per_set, study, progress, trees, historical)
+        more = draws_for_target(per_set.draws, worst_mcse(pool(set_fits), rules), target)
+        if more:  # a second run sized from the first one's Monte Carlo error
+            progress(f"P(NI) MCSE above {target:g}: re-sampling with {more} draws per chain")
+            per_set = per_set.model_copy(update={"draws": more})
+            set_fits = fit_pwe(set_tables, plan, per_set, study, progress, trees, historical)
         tables |= set_tables
         pooled = pool(set_fits)
         fits += pooled
@@ -212,6 +225,7 @@ def run_analysis(
     )
     decisions = decision_table(fits, exact, rules, plan.decision_threshold, study)
     decisions = with_prior_ess(mark_failed(decisions, diag), plan, historical, study.control)
+    decisions = flag_missed(decisions, target)
     seconds = {
         f"{k}_{s}": float(t["posterior"].attrs[f"{s}_seconds"])
         for k, t in trees.items()

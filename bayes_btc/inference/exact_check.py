@@ -13,7 +13,7 @@ import pandas as pd
 
 from bayes_btc.decisions.rules import EndpointRules, Rule, indicator
 from bayes_btc.inference.mcmc_stats import indicator_mcse
-from bayes_btc.models.fit import Fit
+from bayes_btc.models.fit import EXACT_DRAWS, Fit
 
 EXACT_COLUMNS = [
     "endpoint",
@@ -35,8 +35,14 @@ def rules_mcse(fit: Fit, rules: list[Rule], p_ref: list[float] | None = None) ->
 
     A fit pooled over S reconstructed sets (equal blocks of draws, `pooling.pool`) has the
     MCSE of a mean of S independent estimates, sqrt(sum_s MCSE_s^2) / S, each MCSE_s from
-    that set's own chains; `p_ref` (a reference value per rule) applies to unpooled fits."""
+    that set's own chains; `p_ref` (a reference value per rule) applies to unpooled fits.
+    Exact (independent) draws have the binomial MCSE sqrt(p(1 - p) / N)."""
     ind = np.stack([indicator(fit, r) for r in rules]).astype(float)  # (rule, chain, draw)
+    if fit.draws_from == EXACT_DRAWS:  # independent draws: ESS is the number of draws
+        n = ind[0].size
+        p = ind.mean(axis=(1, 2)) if p_ref is None else np.asarray(p_ref, dtype=float)
+        p = np.clip(p, 1 / n, 1 - 1 / n)
+        return np.sqrt(p * (1 - p) / n)
     if not fit.pooled:
         ref = None if p_ref is None else np.asarray(p_ref, dtype=float)
         return indicator_mcse(ind, ref)

@@ -26,9 +26,7 @@ from scipy.special import betaln, log_softmax
 
 from bayes_btc.inference.sampling import Progress, family_seed, model_data, quiet, sample_model
 from bayes_btc.inputs.plan import Sampler
-from bayes_btc.models.fit import Fit
-
-EXACT_LABEL = "exact draws"
+from bayes_btc.models.fit import EXACT_DRAWS, Fit
 
 
 def pick_components(log_w: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -124,7 +122,7 @@ def sample_exact(
     seconds = time.perf_counter() - t0
     post.attrs.update(
         {"model_family": family, "compile_seconds": 0.0, "sampling_seconds": round(seconds, 3),
-         "draws_from": EXACT_LABEL}
+         "draws_from": EXACT_DRAWS}
     )  # fmt: skip
     progress(f"{family}: {size} exact posterior draws in {seconds:.1f} s (no MCMC)")
     return xr.DataTree.from_dict(
