@@ -253,7 +253,9 @@ def prior_likelihood_posterior(
     else:
         raise ValueError(f"{model!r} is not a conjugate model (no closed-form posterior)")
     names = _arm_names(cell[0], arms)
-    fig, axes = plt.subplots(1, len(cell), figsize=(4.6 * len(cell) + 0.4, 4.6), dpi=110)
+    fig, axes = plt.subplots(
+        1, len(cell), figsize=(4.6 * len(cell) + 0.4, 4.6), dpi=110, layout="constrained"
+    )
     axes = np.atleast_1d(axes)
     probs: dict[str, float] = {}
     for ax, f in zip(axes, cell, strict=True):
@@ -275,10 +277,9 @@ def prior_likelihood_posterior(
         ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # room for the P(NI) box
         ax.title.set_fontsize(8.5)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
     what = "hazard ratio" if kind == "normal" else f"rate difference {names[0]} - {names[1]}"
     fig.suptitle(f"{endpoint} | {model}: prior, likelihood and posterior of the {what}")
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path, probs
