@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_btc.inference.mcmc_stats import ess_bulk, ess_mean, ess_tail, indicator_mcse, rhat
+from bayes_btc.inference.mcmc_stats import (
+    ess_bulk,
+    ess_mean,
+    ess_tail,
+    indicator_mcse,
+    mcse_mean,
+    rhat,
+)
 
 
 def ar1(rng: np.random.Generator, chains: int, draws: int, phi: float) -> np.ndarray:
@@ -73,3 +80,10 @@ def test_indicator_mcse_of_independent_draws() -> None:
     ind = (rng.random((1, 4, 5000)) < 0.3).astype(float)
     se = indicator_mcse(ind, np.array([0.3]))[0]
     assert abs(se / np.sqrt(0.21 / 20000) - 1) < 0.05
+
+
+def test_mcse_mean_matches_arviz() -> None:
+    rng = np.random.default_rng(9)
+    cells = [ar1(rng, 4, 200, phi) for phi in (0.0, 0.5, 0.9)]
+    ref = [float(az.mcse(xr.DataArray(c, dims=("chain", "draw")))) for c in cells]
+    np.testing.assert_allclose(mcse_mean(np.stack(cells)), ref, rtol=1e-8)

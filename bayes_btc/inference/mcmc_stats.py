@@ -127,3 +127,10 @@ def indicator_mcse(indicator: np.ndarray, p_ref: np.ndarray | None = None) -> np
     p = ind.mean(axis=(1, 2)) if p_ref is None else np.asarray(p_ref, dtype=float)
     p = np.clip(p, 1 / n, 1 - 1 / n)
     return np.sqrt(p * (1 - p) / e)
+
+
+def mcse_mean(x: np.ndarray) -> np.ndarray:
+    """Monte Carlo SE of the mean per cell: SD / sqrt(ESS of the mean) (ArviZ's `mcse`)."""
+    x = np.asarray(x, dtype=float)
+    sd = x.reshape(x.shape[0], -1).std(axis=1, ddof=1)
+    return sd / np.sqrt(ess_mean(x))
