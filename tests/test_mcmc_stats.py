@@ -14,6 +14,7 @@ from bayes_btc.inference.mcmc_stats import (
     indicator_mcse,
     mcse_mean,
     rhat,
+    rhat_ess_bulk,
 )
 
 
@@ -44,6 +45,9 @@ def test_matches_arviz_on_random_draws(seed: int) -> None:
         got = np.stack([rhat(x), ess_bulk(x), ess_tail(x), ess_mean(x)], axis=1)
     ref = np.array([reference(c) for c in cells])
     np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-8, equal_nan=True)
+    with np.errstate(invalid="ignore"):
+        both = np.stack(rhat_ess_bulk(x), axis=1)
+    np.testing.assert_allclose(both, ref[:, :2], rtol=1e-8, atol=1e-8, equal_nan=True)
 
 
 def test_matches_arviz_on_real_posterior_draws() -> None:

@@ -52,6 +52,17 @@ def rhat(x: np.ndarray) -> np.ndarray:
     return np.maximum(rhat_basic(z_scale(s)), rhat_basic(z_scale(folded)))
 
 
+def rhat_ess_bulk(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(r_hat, bulk ESS) per cell, sharing the one rank transform both need."""
+    x = np.asarray(x, dtype=float)
+    s = split_chains(x)
+    z = z_scale(s)
+    if x.shape[1] < 2 or x.shape[2] < 4:
+        return np.full(x.shape[0], np.nan), ess(z)
+    folded = np.abs(s - np.median(s.reshape(s.shape[0], -1), axis=1)[:, None, None])
+    return np.maximum(rhat_basic(z), rhat_basic(z_scale(folded))), ess(z)
+
+
 def autocov(x: np.ndarray) -> np.ndarray:
     """Autocovariance of each chain at every lag (last axis), by FFT, divided by n."""
     n = x.shape[-1]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.inference.mcmc_stats import ess_bulk, ess_tail, rhat
+from bayes_btc.inference.mcmc_stats import ess_tail, rhat_ess_bulk
 from bayes_btc.models.fit import Fit
 
 CHUNK = 256  # quantities per vectorised batch (bounds the memory of the FFT)
@@ -86,7 +86,7 @@ def summary_table(fits: list[Fit]) -> pd.DataFrame:
         for start in range(0, len(idx), CHUNK):
             part = idx[start : start + CHUNK]
             x = np.stack([np.asarray(cells[i][2].values, dtype=float) for i in part])
-            stats = zip(rhat(x), ess_bulk(x), ess_tail(x), strict=True)
+            stats = zip(*rhat_ess_bulk(x), ess_tail(x), strict=True)
             for i, (r, b, t) in zip(part, stats, strict=True):
                 rows[i] |= {"r_hat": float(r), "ess_bulk": float(b), "ess_tail": float(t)}
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
