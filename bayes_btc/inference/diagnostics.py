@@ -56,7 +56,7 @@ def fit_problems(row: dict, t: Thresholds) -> list[str]:
         out.append(f"{row['divergences']} divergences > {t.max_divergences}")
     if math.isfinite(row["exact_gap_mcse"]) and row["exact_gap_mcse"] > t.max_exact_gap_mcse:
         out.append(
-            f"MCMC probability {row['exact_gap_mcse']:.1f} MCSE from exact "
+            f"probability from the draws {row['exact_gap_mcse']:.1f} MCSE from exact "
             f"(> {t.max_exact_gap_mcse:g})"
         )
     return out

@@ -159,7 +159,13 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
             f"{p.diagnostics.min_ess:g}, divergences <= {p.diagnostics.max_divergences}, "
             f"exact gap <= {p.diagnostics.max_exact_gap_mcse:g} MCSE. Sampler: "
             f"{a.sampler.chains} chains x {a.sampler.draws} draws after {a.sampler.tune} "
-            f"tuning steps, seed {a.sampler.seed}.",
+            f"tuning steps, seed {a.sampler.seed}"
+            + (
+                f"; conjugate models: {a.sampler.exact_draws} exact posterior draws "
+                f"(MCSE target {a.sampler.mcse_target:g} for P(NI))."
+                if a.sampler.conjugate == "exact"
+                else "."
+            ),
         ),
         Block(
             "table",
