@@ -289,7 +289,7 @@ class Plan(_Strict):
     margin_grid: MarginGrid = MarginGrid()
     priors: Priors
     sampler: Sampler = Sampler()
-    sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000, mcse_target=0.01)
+    sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000, mcse_target=0.015)
     diagnostics: Thresholds = Thresholds()
     pwe: PWESettings = PWESettings()
     historical: HistoricalSettings = HistoricalSettings()
