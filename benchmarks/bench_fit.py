@@ -1,19 +1,27 @@
-"""Benchmark: the default `bayes-btc fit` (cold and warm compile caches) against a naive loop
-that compiles one PyMC model per endpoint x reading x prior. Prints the figures and ratios,
-and the time of the tipping-point grid and of the historical (MAP) prior derivation.
+"""Benchmark: the full default `bayes-btc fit`, cold and warm, phase by phase, against a naive
+per-cell loop.
 
-    python benchmarks/bench_fit.py [--draws N]
+    python benchmarks/bench_fit.py [--no-naive]
 
-Cold: fresh, empty PyTensor and numba cache folders. Warm: the same folders again. Both are
-end-to-end CLI runs of `fit --summary-only` in a subprocess (imports, audit, fits, summaries,
-files); the full default run (with the PWE models on reconstructed data) is timed too. The
-naive loop and the batched fit are also timed in one process with the same sampler settings
-(model work only).
+Cold: a fresh process with fresh, empty PyTensor and numba cache folders (a temporary
+directory). Warm: another fresh process with the same, now filled, folders. Each is the whole
+default fit (all endpoints, models, priors and the reconstructed data sets, figures and
+report) run in a child process, which times its imports and the writing of figures and
+report, and reads the run's own phase timer (`phase_*` in provenance.json). The parent prints
+the wall time of each child and its phases.
+
+The naive per-cell loop (one compiled model and one NUTS run per endpoint x model x prior x
+data set) is estimated from one cell of each kind, timed here: one summary log-HR cell
+(compile + NUTS with the plan's draws), one beta-binomial cell and one PWE cell on one
+reconstructed set (compile + NUTS with the plan's per-set draws), times the number of cells
+of each kind in the default fit. Running the loop itself would take hundreds of compiles
+(hours), so it is not run; the estimate says which cells it counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -21,120 +29,158 @@ import tempfile
 import time
 from pathlib import Path
 
-from bayes_btc.analysis.run import run_analysis
-from bayes_btc.decisions.tipping import tipping_table
-from bayes_btc.inference.sampling import sample_model
-from bayes_btc.inputs.audit import audit_trial
-from bayes_btc.inputs.historical import load_historical
-from bayes_btc.inputs.plan import Plan, load_plan
-from bayes_btc.inputs.trial import load_trial
-from bayes_btc.models.beta_binomial import BinaryData, RatePriors, build_beta_binomial_model
-from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
-from bayes_btc.priors.map_prior import derive_map_priors
+MARK = "BENCH_JSON "
 
 
-def conjugate_plan() -> Plan:
-    """The default plan without the historical priors (which need the MAP step first)."""
-    plan, _ = load_plan()
-    names = [k for k, v in plan.priors.log_hr.items() if v.control_median is None]
-    names += [k for k, v in plan.priors.rate.items() if not isinstance(v.control, str)]
-    return plan.with_priors(names)
-
-
-def cli_run(env: dict[str, str], out: Path, *extra: str) -> float:
-    """Wall time of one `bayes-btc fit` in a fresh process."""
+def child(out: str) -> None:
+    """Run the default fit in this process and print its timings as one JSON line."""
     t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "bayes_btc", "fit", "--out", str(out), *extra],
+    import bayes_btc.output.write as write
+    from bayes_btc import cli
+
+    t_imports = time.perf_counter() - t0
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t
+
+        return wrapper
+
+    write.write_figures = timed("figures", write.write_figures)
+    write.write_report = timed("report", write.write_report)
+    write.write_results = timed("write_all", write.write_results)
+    cli.app(["fit", "--out", out], standalone_mode=False)
+    seconds = json.loads((Path(out) / "provenance.json").read_text())["seconds"]
+    total = time.perf_counter() - t0
+    print(MARK + json.dumps({"imports": t_imports, **spent, "run": seconds, "process": total}))
+
+
+def run_child(env: dict[str, str], out: Path) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    p = subprocess.run(
+        [sys.executable, __file__, "--child", str(out)],
         env=env,
         check=True,
         capture_output=True,
+        text=True,
     )
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    line = next(x for x in p.stdout.splitlines() if x.startswith(MARK))
+    return wall, json.loads(line.removeprefix(MARK))
 
 
-def naive_loop(draws: int | None) -> tuple[float, int]:
-    """One compiled model per endpoint x prior (x HR reading), each with a single cell."""
-    spec, _ = load_trial()
-    plan = conjugate_plan()
-    sampler = plan.sampler if draws is None else plan.sampler.model_copy(update={"draws": draws})
-    counts = audit_trial(spec).counts
-    t0, n = time.perf_counter(), 0
-    for e in spec.survival:
-        for name, prior in plan.priors.log_hr.items():
-            data = LogHRData.from_trial(spec, [e])
-            sample_model(build_loghr_model(data, {name: prior.mixture}), sampler, f"{e}-{name}")
-            n += 1  # each naive model still carries both readings, as the batched one does
-    for e in counts:
-        for name, prior in plan.priors.rate.items():
-            data = BinaryData.from_counts({e: counts[e]}, spec.arm_order)
-            treatment, control = prior.arm_priors()
-            assert not isinstance(control, str)
-            cells = {(e, 0, name): treatment, (e, 1, name): control}
-            model = build_beta_binomial_model(data, RatePriors([name], cells))
-            sample_model(model, sampler, f"{e}-{name}")
-            n += 1
-    return time.perf_counter() - t0, n
+def phases(t: dict) -> list[tuple[str, float]]:
+    """(label, seconds) in run order: imports, the run's phases, tables/NetCDF, figures, report."""
+    run = t["run"]
+    rows = [("imports", t["imports"])]
+    for k, v in run.items():
+        if k.startswith("phase_"):
+            rows.append((k.removeprefix("phase_"), v))
+    rest = t.get("write_all", 0.0) - t.get("figures", 0.0) - t.get("report", 0.0)
+    rows += [("tables + NetCDF", rest), ("figures", t.get("figures", 0.0))]
+    rows += [("report", t.get("report", 0.0))]
+    other = t["process"] - sum(v for _, v in rows)
+    rows.append(("other (inputs, staging)", other))
+    return rows
 
 
-def batched(draws: int | None) -> float:
-    """The summary-level model families as `bayes-btc fit --summary-only` fits them."""
-    spec, _ = load_trial()
-    plan = conjugate_plan()
-    if draws is not None:
-        plan = plan.model_copy(update={"sampler": plan.sampler.model_copy(update={"draws": draws})})
-    t0 = time.perf_counter()
-    run_analysis(spec, plan)
-    return time.perf_counter() - t0
+def family_times(t: dict) -> list[str]:
+    run = t["run"]
+    fams = sorted({k.rsplit("_", 1)[0] for k in run if k.endswith("_compile")})
+    return [
+        f"{f}: compile {run[f + '_compile']:.1f} s, draws {run[f + '_sampling']:.1f} s"
+        for f in fams
+    ]
 
 
-def tipping_and_map() -> tuple[float, int, float]:
-    """Seconds for the closed-form tipping-point grid (and its number of prior points), and
-    for the MAP priors (meta-analysis compile + sampling + mixture fits)."""
+def naive_estimate() -> tuple[float, str]:
+    """Seconds of a naive per-cell loop over the default fit's cells, from one cell of each."""
+    from bayes_btc.analysis.run import pwe_tables
+    from bayes_btc.inference.sampling import sample_model
+    from bayes_btc.inputs.audit import audit_trial
+    from bayes_btc.inputs.datakey import DataKey
+    from bayes_btc.inputs.plan import load_plan
+    from bayes_btc.inputs.trial import load_trial
+    from bayes_btc.models.beta_binomial import BinaryData, RatePriors, build_beta_binomial_model
+    from bayes_btc.models.loghr_summary import LogHRData, build_loghr_model
+    from bayes_btc.models.pwe import PWEData, PWEPriors, build_pwe_model
+    from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+    from bayes_btc.reconstruction.bundled import load as load_reconstructed
+
     spec, _ = load_trial()
     plan, _ = load_plan()
+    sampler = plan.sampler.model_copy(update={"conjugate": "mcmc"})
+    e = next(iter(spec.survival))
+    t0 = time.perf_counter()
+    prior = {"vague": NormalMixture.single(0.0, 10.0)}
+    sample_model(build_loghr_model(LogHRData.from_trial(spec, [e]), prior), sampler, "naive1")
+    t_loghr = time.perf_counter() - t0
     counts = audit_trial(spec).counts
+    b = next(iter(counts))
+    flat = BetaMixture.single(1.0, 1.0)
+    priors = RatePriors(["vague"], {(b, 0, "vague"): flat, (b, 1, "vague"): flat})
     t0 = time.perf_counter()
-    grid = tipping_table(spec, plan, counts)
-    t_grid = time.perf_counter() - t0
-    data, _ = load_historical()
+    data = BinaryData.from_counts({b: counts[b]}, spec.arm_order)
+    sample_model(build_beta_binomial_model(data, priors), sampler, "naive2")
+    t_beta = time.perf_counter() - t0
+    sets = load_reconstructed(spec)
+    table = pwe_tables({DataKey(e, 1): sets[e][0]}, plan)[DataKey(e, 1)]
+    s = plan.pwe
+    pp = PWEPriors(
+        s.baseline_log_hazard_mean, s.baseline_log_hazard_sd, s.smoothing_sd, s.hr_smoothing_sd
+    )
+    per_set = sampler.model_copy(update={"draws": s.reconstructed_draws})
     t0 = time.perf_counter()
-    derive_map_priors(data, ["ORR", "PFS", "OS"], plan.historical, plan.sampler)
-    return t_grid, len(grid), time.perf_counter() - t0
+    sample_model(build_pwe_model(PWEData([e], [table]), prior, "ph", pp), per_set, "naive3")
+    t_pwe = time.perf_counter() - t0
+    n_surv, n_bin = len(spec.survival), len(counts)
+    n_loghr = n_surv * 2 * 3  # endpoints x readings x non-historical log-HR priors
+    n_beta = n_bin * 2 + 2  # endpoints x (vague, jeffreys) + ORR's two historical priors
+    n_sets = len(sets[e])
+    n_pwe = 2 * n_surv * len(plan.priors.log_hr) * n_sets  # variants x endpoints x priors x sets
+    total = n_loghr * t_loghr + n_beta * t_beta + n_pwe * t_pwe
+    how = (
+        f"{n_loghr} log-HR cells x {t_loghr:.1f} s + {n_beta} beta-binomial cells x "
+        f"{t_beta:.1f} s + {n_pwe} PWE cells x {t_pwe:.1f} s (one cell of each timed)"
+    )
+    return total, how
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--draws", type=int, default=None, help="override the plan's draws")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive-loop estimate")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    if args.child:
+        child(args.child)
+        return
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores; load average {load[0]:.1f} (1 min) at start")
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
             "PYTENSOR_FLAGS": f"compiledir={tmp}/pytensor",
             "NUMBA_CACHE_DIR": f"{tmp}/numba",
         }
-        cold = cli_run(env, Path(tmp) / "r1", "--summary-only")
-        warm = cli_run(env, Path(tmp) / "r2", "--summary-only")
-        full = cli_run(env, Path(tmp) / "r3")
-    print("bayes-btc fit --summary-only (the published-summary models), end to end (CLI):")
-    print(f"  cold caches {cold:6.1f} s   warm {warm:6.1f} s   (target: warm < 30 s)")
-    print(f"bayes-btc fit (default: + PWE on 2 x 20 reconstructed data sets): {full:6.1f} s")
-    t_batched = batched(args.draws)
-    t_naive, n = naive_loop(args.draws)
-    print(
-        f"model fitting in one process (priors without the MAP step): batched (2 compiles) "
-        f"{t_batched:6.1f} s   "
-        f"naive loop ({n} compiles) {t_naive:6.1f} s"
-    )
-    print(f"ratio naive / batched: {t_naive / t_batched:.1f}x   (target >= 5x)")
-    print(f"ratio naive / warm end-to-end fit: {t_naive / warm:.1f}x; warm fit target < 30 s")
-    t_grid, n_grid, t_map = tipping_and_map()
-    print(
-        f"tipping-point grid (closed forms): {n_grid} prior points in {t_grid:.2f} s "
-        f"({1e3 * t_grid / n_grid:.3f} ms per point)"
-    )
-    print(f"historical MAP priors (meta-analysis + mixture fits): {t_map:.1f} s")
+        cold_wall, cold = run_child(env, Path(tmp) / "cold")
+        warm_wall, warm = run_child(env, Path(tmp) / "warm")
+    print("full default `bayes-btc fit` (every endpoint, model, prior, reconstructed set):")
+    print(f"  cold caches: {cold_wall:6.1f} s wall   (target <= 40 s quiet)")
+    print(f"  warm caches: {warm_wall:6.1f} s wall   (target <= 20 s quiet)")
+    print(f"  {'phase':<26}{'cold s':>8}{'warm s':>8}")
+    for (name, c), (_, w) in zip(phases(cold), phases(warm), strict=True):
+        print(f"  {name:<26}{c:8.1f}{w:8.1f}")
+    print("  model families (warm): " + "; ".join(family_times(warm)))
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
+    if not args.no_naive:
+        naive, how = naive_estimate()
+        print(f"naive per-cell loop (estimated): {naive:.0f} s = {how}")
+        print(f"ratio naive / warm full fit: {naive / warm_wall:.1f}x")
 
 
 if __name__ == "__main__":

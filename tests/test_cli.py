@@ -68,8 +68,10 @@ def test_quick_fit_writes_the_whole_contract(quick_results):
         "margin",
         "direction",
         "probability",
+        "mcse",
     ]
     assert ni["probability"].between(0, 1).all()
+    assert (ni["mcse"] > 0).all()
     prov = json.loads((quick_results / "provenance.json").read_text())
     assert prov["sampler"]["quick"] is True and len(prov["trial"]["sha256"]) == 64
     assert prov["versions"]["pymc"].startswith("6")

@@ -34,7 +34,7 @@ def test_report_is_self_contained_and_has_every_section(results):
         "Audit of the inputs",
         "Decisions in words",
         "side by side",
-        "MCMC against the exact posterior",
+        "against the exact posterior",
         "Diagnostics",
         "Provenance",
     ):

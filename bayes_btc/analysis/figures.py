@@ -10,7 +10,7 @@ import numpy as np
 from bayes_btc.analysis.result import Analysis, FigureSpec
 from bayes_btc.decisions.rules import CURVE
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
-from bayes_btc.models.fit import has_simple_prior
+from bayes_btc.models.fit import EXACT_DRAWS, has_simple_prior
 from bayes_btc.models.pwe import MODEL_NAMES, interval_hr_bands, survival_bands
 
 KM_POINTS = 120  # times at which posterior survival bands are drawn
@@ -178,14 +178,15 @@ def _model_specs(a: Analysis) -> list[FigureSpec]:
                 },
             )
         )
+    mcmc = [f for f in a.fits if f.draws_from != EXACT_DRAWS]  # exact draws have no chains
     for quantity, label in (("hr", "hazard ratios"), ("rate_diff", "rate differences")):
-        if any(quantity in f.draws for f in a.fits):
+        if any(quantity in f.draws for f in mcmc):
             out.append(
                 FigureSpec(
                     "ranks",
                     f"ranks_{quantity}",
                     f"Rank plots of the chains: {label}",
-                    {"fits": a.fits, "quantity": quantity},
+                    {"fits": mcmc, "quantity": quantity},
                 )
             )
     return out

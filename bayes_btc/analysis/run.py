@@ -13,6 +13,7 @@ from bayes_btc.analysis.ard import ard_table
 from bayes_btc.analysis.assumptions import assumptions
 from bayes_btc.analysis.cox_check import cox_check_table, cox_warnings
 from bayes_btc.analysis.figures import figure_specs
+from bayes_btc.analysis.phases import Laps
 from bayes_btc.analysis.result import Analysis, Tipping
 from bayes_btc.decisions.rules import endpoint_rules
 from bayes_btc.decisions.tables import (
@@ -26,6 +27,8 @@ from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
 from bayes_btc.errors import InputError
 from bayes_btc.inference.diagnostics import diagnostics_table, divergences
 from bayes_btc.inference.exact_check import exact_check
+from bayes_btc.inference.exact_sampling import labelled, sample_conjugate
+from bayes_btc.inference.mcse_target import draws_for_target, flag_missed, worst_mcse
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
 from bayes_btc.inference.sampling import Progress, quiet, sample_model
 from bayes_btc.inference.summary import summary_table
@@ -145,6 +148,7 @@ def run_analysis(
     counts go to the beta-binomial model.
     """
     t_start = time.perf_counter()
+    lap = Laps()
     ipd = ipd or (adam.survival if adam is not None else {})
     binary = adam.binary if adam is not None else {}
     if spec is None and not ipd and not binary:
@@ -169,8 +173,10 @@ def run_analysis(
     audit = audit_trial(spec, endpoints) if spec is not None else audit_ipd(ipd_by_name(own))
     audit = adam.audit(audit, endpoints) if adam is not None else audit
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
+    lap("audit")
 
     trees: dict[str, xr.DataTree] = {}
+    target = sampler.mcse_target
     fits: list[Fit] = []
     historical = None
     if hist_data is not None:
@@ -185,20 +191,29 @@ def run_analysis(
         if historical is not None:
             historical.data_sha256 = sha
             trees["map_meta"] = historical.tree
+    lap("historical")
     surv = [e for e in endpoints if spec is not None and e in spec.survival]
     summary_priors = loghr_priors(plan, with_baseline=False)
     if surv and summary_priors:  # historical-only priors have nothing to add without a baseline
         flagged = inverted_endpoints(plan, audit, surv)
         data_hr = LogHRData.from_trial(spec, surv, inverted=bool(flagged))
         model = build_loghr_model(data_hr, summary_priors)
-        trees["loghr_summary"] = sample_model(model, sampler, "loghr_summary", progress)
+        trees["loghr_summary"] = sample_conjugate(model, sampler, "loghr_summary", progress)
         fits += [
             f
-            for f in fits_from_loghr(trees["loghr_summary"])
+            for f in labelled(fits_from_loghr(trees["loghr_summary"]), trees["loghr_summary"])
             if f.model != READINGS["inverted"] or f.endpoint in flagged
         ]
+    lap("loghr_summary")
     if own:
-        fits += fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
+        own_fits = fit_pwe(own_tables, plan, sampler, study, progress, trees, historical)
+        more = draws_for_target(sampler.draws, worst_mcse(own_fits, rules), target)
+        if more:  # a second run sized from the first one's Monte Carlo error
+            progress(f"P(NI) MCSE above {target:g}: re-sampling with {more} draws per chain")
+            bigger = sampler.model_copy(update={"draws": more})
+            own_fits = fit_pwe(own_tables, plan, bigger, study, progress, trees, historical)
+        fits += own_fits
+    lap("pwe")
     tables = dict(own_tables)
     set_fits: list[Fit] = []
     pooled: list[Fit] = []
@@ -215,15 +230,22 @@ def run_analysis(
         per_set = sampler.model_copy(update={"draws": plan.pwe.reconstructed_draws})
         set_tables = pwe_tables(sets, plan)
         set_fits = fit_pwe(set_tables, plan, per_set, study, progress, trees, historical)
+        more = draws_for_target(per_set.draws, worst_mcse(pool(set_fits), rules), target)
+        if more:  # a second run sized from the first one's Monte Carlo error
+            progress(f"P(NI) MCSE above {target:g}: re-sampling with {more} draws per chain")
+            per_set = per_set.model_copy(update={"draws": more})
+            set_fits = fit_pwe(set_tables, plan, per_set, study, progress, trees, historical)
         tables |= set_tables
         pooled = pool(set_fits)
         fits += pooled
+    lap("pwe_reconstructed")
     data = BinaryData.from_counts(audit.counts, study.arms)
     binary_priors = rate_priors(plan, data.endpoints, historical)
     if audit.counts and binary_priors.names:
         model = build_beta_binomial_model(data, binary_priors)
-        trees["beta_binomial"] = sample_model(model, sampler, "beta_binomial", progress)
-        fits += fits_from_beta_binomial(trees["beta_binomial"])
+        trees["beta_binomial"] = sample_conjugate(model, sampler, "beta_binomial", progress)
+        fits += labelled(fits_from_beta_binomial(trees["beta_binomial"]), trees["beta_binomial"])
+    lap("beta_binomial")
 
     if not fits:
         raise InputError(
@@ -234,6 +256,7 @@ def run_analysis(
     summary = summary_table(fits)
     if set_fits:
         summary = worst_per_set(summary, summary_table(set_fits))
+    lap("summary")
     ni = noninferiority_table(fits, rules)
     exact = exact_check(fits, rules, plan.diagnostics.max_exact_gap_mcse)
     diag = diagnostics_table(
@@ -246,12 +269,14 @@ def run_analysis(
     )
     decisions = decision_table(fits, exact, rules, plan.decision_threshold, study)
     decisions = with_prior_ess(mark_failed(decisions, diag), plan, historical, study.control)
+    decisions = flag_missed(decisions, target)
     seconds = {
         f"{k}_{s}": float(t["posterior"].attrs[f"{s}_seconds"])
         for k, t in trees.items()
         for s in ("compile", "sampling")
     }
     spread = spread_table(set_fits, pooled, rules) if set_fits else pd.DataFrame()
+    lap("decisions")
     a = Analysis(
         study,
         plan,
@@ -277,12 +302,16 @@ def run_analysis(
     a.priors = priors_table(plan, fits, study.arms, historical)
     a.historical_notes = borrowed.notes
     a.tipping = tipping_point(spec, plan, audit, endpoints)
+    lap("tipping")
     a.cox_check = cox_check_table([*fits, *set_fits], own | sets, plan.reference_prior("log_hr"))
     for line in cox_warnings(a.cox_check):
         progress(line)
+    lap("cox_check")
     a.assumptions = assumptions(a) + cox_warnings(a.cox_check)
     a.figures = figure_specs(a)
     a.ard = ard_table(a)
+    lap("figure_specs")
+    a.seconds |= lap.seconds
     a.seconds["total"] = time.perf_counter() - t_start
     return a
 

@@ -8,30 +8,43 @@ import pandas as pd
 
 from bayes_btc.decisions.rules import EndpointRules, decide, probability
 from bayes_btc.decisions.wording import describe
-from bayes_btc.inference.exact_check import probability_mcse
+from bayes_btc.inference.exact_check import probability_mcse, rules_mcse
 from bayes_btc.inputs.plan import Plan
 from bayes_btc.inputs.study import Study
 from bayes_btc.models.fit import Fit
 from bayes_btc.priors.map_prior import HistoricalPriors
 
-NI_COLUMNS = ["endpoint", "model", "prior", "estimand", "margin", "direction", "probability"]
+NI_COLUMNS = [
+    "endpoint",
+    "model",
+    "prior",
+    "estimand",
+    "margin",
+    "direction",
+    "probability",
+    "mcse",
+]
 
 
 def noninferiority_table(fits: list[Fit], rules: dict[str, EndpointRules]) -> pd.DataFrame:
-    """The contract's noninferiority.csv."""
-    rows = [
-        {
-            "endpoint": f.endpoint,
-            "model": f.model,
-            "prior": f.prior,
-            "estimand": r.estimand,
-            "margin": r.margin,
-            "direction": r.text,
-            "probability": probability(f, r),
-        }
-        for f in fits
-        for r in rules[f.endpoint].reported(f)
-    ]
+    """The contract's noninferiority.csv, with the Monte Carlo SE of every probability."""
+    rows = []
+    for f in fits:
+        reported = rules[f.endpoint].reported(f)
+        mcse = rules_mcse(f, reported)
+        rows += [
+            {
+                "endpoint": f.endpoint,
+                "model": f.model,
+                "prior": f.prior,
+                "estimand": r.estimand,
+                "margin": r.margin,
+                "direction": r.text,
+                "probability": probability(f, r),
+                "mcse": float(se),
+            }
+            for r, se in zip(reported, mcse, strict=True)
+        ]
     return pd.DataFrame(rows, columns=NI_COLUMNS)
 
 
@@ -80,6 +93,7 @@ def decision_table(
                         study.control,
                         mcse=mcse,
                         exact=p_exact,
+                        draws=f.draws_from,
                     ),
                 }
             )

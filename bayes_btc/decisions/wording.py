@@ -18,11 +18,13 @@ def describe(
     *,
     mcse: float | None = None,
     exact: float | None = None,
+    draws: str = "MCMC",
 ) -> str:
     """One sentence stating the decision in plain words.
 
-    The decision uses the exact posterior probability when the model has one (MCMC estimates
-    it) and otherwise the MCMC value, flagged as borderline when within 2 MCSE of the threshold.
+    The decision uses the exact posterior probability when the model has one (`draws` says
+    how its draws estimate it: "MCMC" or "exact draws") and otherwise the MCMC value, flagged
+    as borderline when within 2 MCSE of the threshold.
     """
     target = {
         "hr": f"the hazard ratio {treatment} vs {control} is below {rule.margin:g}",
@@ -36,7 +38,7 @@ def describe(
         if decide(basis, threshold)
         else f"{noun} is NOT shown (P < {threshold:g})"
     )
-    value = f"{p:.3f}" if exact is None else f"{exact:.4f} (exact; MCMC {p:.4f})"
+    value = f"{p:.3f}" if exact is None else f"{exact:.4f} (exact; {draws} {p:.4f})"
     caveat = ""
     if exact is None and mcse is not None and abs(p - threshold) < 2 * mcse:
         caveat = " Borderline: within 2 Monte Carlo SEs of the threshold."

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayes_btc.decisions.rules import EndpointRules, probability
 from bayes_btc.inference.exact_check import probability_mcse
+from bayes_btc.inference.mcmc_stats import mcse_mean
 from bayes_btc.inputs.plan import Thresholds
 from bayes_btc.models.fit import Fit
 
@@ -56,7 +56,7 @@ def fit_problems(row: dict, t: Thresholds) -> list[str]:
         out.append(f"{row['divergences']} divergences > {t.max_divergences}")
     if math.isfinite(row["exact_gap_mcse"]) and row["exact_gap_mcse"] > t.max_exact_gap_mcse:
         out.append(
-            f"MCMC probability {row['exact_gap_mcse']:.1f} MCSE from exact "
+            f"probability from the draws {row['exact_gap_mcse']:.1f} MCSE from exact "
             f"(> {t.max_exact_gap_mcse:g})"
         )
     return out
@@ -84,8 +84,9 @@ def diagnostics_table(
         else:
             p, p_mcse = probability_mcse(f, rule, probability(f, rule))
             p_exact, gap = float("nan"), float("nan")
-        finite = [d for d in f.draws.values() if np.isfinite(d.values).all()]
-        mcse = max(float(az.mcse(d)) for d in finite)
+        finite = [np.asarray(d.values, dtype=float) for d in f.draws.values()]
+        finite = [x for x in finite if np.isfinite(x).all()]
+        mcse = float(mcse_mean(np.stack(finite)).max())
         row = {
             "endpoint": f.endpoint,
             "model": f.model,

@@ -3,19 +3,17 @@ check of every conjugate cell's MCMC probability against its model's closed form
 
 The MCSE of a probability is sqrt(p(1 - p) / ESS) with p the exact (or reference) value, kept
 at least 1/N from 0 and 1 so that a probability of ~0 or ~1 does not demand a zero gap, and
-ESS that of the 0/1 indicator.
+ESS that of the 0/1 indicator (split chains, as ArviZ's mean ESS).
 """
 
 from __future__ import annotations
 
-import math
-
-import arviz as az
+import numpy as np
 import pandas as pd
-import xarray as xr
 
 from bayes_btc.decisions.rules import EndpointRules, Rule, indicator
-from bayes_btc.models.fit import Fit
+from bayes_btc.inference.mcmc_stats import indicator_mcse
+from bayes_btc.models.fit import EXACT_DRAWS, Fit
 
 EXACT_COLUMNS = [
     "endpoint",
@@ -32,15 +30,33 @@ EXACT_COLUMNS = [
 ]
 
 
+def rules_mcse(fit: Fit, rules: list[Rule], p_ref: list[float] | None = None) -> np.ndarray:
+    """Monte Carlo SE of each rule's probability, all rules at once.
+
+    A fit pooled over S reconstructed sets (equal blocks of draws, `pooling.pool`) has the
+    MCSE of a mean of S independent estimates, sqrt(sum_s MCSE_s^2) / S, each MCSE_s from
+    that set's own chains; `p_ref` (a reference value per rule) applies to unpooled fits.
+    Exact (independent) draws have the binomial MCSE sqrt(p(1 - p) / N)."""
+    ind = np.stack([indicator(fit, r) for r in rules]).astype(float)  # (rule, chain, draw)
+    if fit.draws_from == EXACT_DRAWS:  # independent draws: ESS is the number of draws
+        n = ind[0].size
+        p = ind.mean(axis=(1, 2)) if p_ref is None else np.asarray(p_ref, dtype=float)
+        p = np.clip(p, 1 / n, 1 - 1 / n)
+        return np.sqrt(p * (1 - p) / n)
+    if not fit.pooled:
+        ref = None if p_ref is None else np.asarray(p_ref, dtype=float)
+        return indicator_mcse(ind, ref)
+    n_sets = int(fit.inputs["n_sets"])
+    r, c, d = ind.shape
+    per_set = ind.reshape(r, c, n_sets, d // n_sets).transpose(0, 2, 1, 3)
+    se = indicator_mcse(per_set.reshape(r * n_sets, c, d // n_sets)).reshape(r, n_sets)
+    return np.sqrt((se**2).sum(axis=1)) / n_sets
+
+
 def probability_mcse(fit: Fit, rule: Rule, p_ref: float) -> tuple[float, float]:
-    """(MCMC probability, its Monte Carlo SE about the reference p_ref)."""
-    ind = indicator(fit, rule)
-    n = ind.size
-    ess = float(az.ess(xr.DataArray(ind.astype(float), dims=("chain", "draw"))))
-    if not math.isfinite(ess) or ess <= 0:  # constant indicator: fall back on the draw count
-        ess = float(n)
-    p_tilde = min(max(p_ref, 1 / n), 1 - 1 / n)
-    return float(ind.mean()), math.sqrt(p_tilde * (1 - p_tilde) / ess)
+    """(probability from the draws, its Monte Carlo SE about the reference p_ref)."""
+    p = float(indicator(fit, rule).mean())
+    return p, float(rules_mcse(fit, [rule], [p_ref])[0])
 
 
 def exact_check(

@@ -82,7 +82,7 @@ def sample_compiled(cm: CompiledModel, sampler: Sampler, progress: Progress = qu
     if not _complete(tree, sampler):  # nutpie returns the draws so far when stopped
         raise Interrupted(f"{cm.family}: sampling stopped before all draws were made")
     progress(f"{cm.family}: compiled in {cm.compile_s:.1f} s, sampled in {t2 - t1:.1f} s")
-    tree["constant_data"] = xr.DataTree(_model_data(cm.model))
+    tree["constant_data"] = xr.DataTree(model_data(cm.model))
     tree["posterior"].attrs.update(
         {
             "model_family": cm.family,
@@ -106,7 +106,7 @@ def _complete(tree: xr.DataTree, sampler: Sampler) -> bool:
     return sizes.get("chain") == sampler.chains and sizes.get("draw") == sampler.draws
 
 
-def _model_data(model: pm.Model) -> xr.Dataset:
+def model_data(model: pm.Model) -> xr.Dataset:
     """The model's data containers (observations and prior parameters) with their dims."""
     dims = model.named_vars_to_dims
     return xr.Dataset(

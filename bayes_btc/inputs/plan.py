@@ -271,6 +271,17 @@ class Sampler(_Strict):
     draws: Annotated[int, Field(ge=10)] = 10000
     seed: Annotated[int, Field(ge=0)] = 20180167
     target_accept: Annotated[float, Field(gt=0.5, lt=1)] = 0.8
+    conjugate: Literal["exact", "mcmc"] = Field(
+        "exact", description="conjugate families: exact posterior draws, or NUTS as a check"
+    )
+    mcse_target: Annotated[float, Field(gt=0, lt=0.5)] = Field(
+        0.002, description="Monte Carlo SE wanted for every P(NI); sizes the number of draws"
+    )
+
+    @property
+    def exact_draws(self) -> int:
+        """Exact (independent) draws giving MCSE <= mcse_target at p = 0.5: 0.25 / target^2."""
+        return math.ceil(0.25 / self.mcse_target**2)
 
 
 class PWESettings(_Strict):
@@ -336,7 +347,7 @@ class Plan(_Strict):
     margin_grid: MarginGrid = MarginGrid()
     priors: Priors
     sampler: Sampler = Sampler()
-    sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000)
+    sampler_quick: Sampler = Sampler(chains=2, tune=500, draws=1000, mcse_target=0.015)
     diagnostics: Thresholds = Thresholds()
     pwe: PWESettings = PWESettings()
     historical: HistoricalSettings = HistoricalSettings()

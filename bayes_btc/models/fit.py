@@ -25,6 +25,7 @@ class Comparison(Protocol):
     margin: float
 
 
+EXACT_DRAWS = "exact draws"  # `Fit.draws_from` of independent draws from an exact posterior
 ExactProbability = Callable[["Fit", Comparison], float]
 
 
@@ -46,6 +47,7 @@ class Fit:
     # the cell's priors: "log_hr", or "rate_<arm>" per arm (conjugate fits)
     dataset: int | None = None
     exact: ExactProbability | None = field(default=None, repr=False, compare=False)
+    draws_from: str = "MCMC"  # how the draws were made: "MCMC", or EXACT_DRAWS (conjugate)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -90,11 +90,14 @@ class PWEData:
 LOG2 = float(np.log(2.0))
 
 
-def log_median(log_h: pt.TensorVariable, start: np.ndarray, width: np.ndarray) -> pt.TensorVariable:
+def log_median(
+    log_h: pt.TensorVariable, start: pt.TensorLike, width: pt.TensorLike
+) -> pt.TensorVariable:
     """Log of the exact median of piecewise-constant hazards; log_h, start and width are
     (cell, interval). H crosses log 2 in exactly one real interval (the last one is open)."""
     h = pt.exp(log_h)
-    upper = np.triu(np.ones((width.shape[-1], width.shape[-1])))  # cumulative sum as a product
+    n = log_h.shape[-1]
+    upper = pt.triu(pt.ones((n, n)))  # cumulative sum as a product
     h_end = pt.dot(h * width, upper)
     h_start = h_end - h * width
     inside = (h_start < LOG2) & (h_end >= LOG2)
@@ -145,13 +148,18 @@ def build_pwe_model(
         ),
     }
     events, exposure = data.padded("events"), data.padded("exposure")
-    e_idx, a_idx, k_idx = np.nonzero(exposure > 0)
+    start, width = data.interval_bounds()
     with pm.Model(coords=coords) as model:
         prior_w = pm.Data("prior_w", w, dims=("prior", "component"))
         prior_mean = pm.Data("prior_mean", mean, dims=("prior", "component"))
         prior_sd = pm.Data("prior_sd", sd, dims=("prior", "component"))
-        pm.Data("exposure", exposure, dims=("endpoint", "arm", "interval"))
-        pm.Data("events", events, dims=("endpoint", "arm", "interval"))
+        # every data-dependent array is a pm.Data: a compiled model takes another data set of
+        # the same (padded) shape with nutpie's `with_data`, without recompiling
+        exposure_d = pm.Data("exposure", exposure, dims=("endpoint", "arm", "interval"))
+        events_d = pm.Data("events", events, dims=("endpoint", "arm", "interval"))
+        start_d = pm.Data("interval_start", start, dims=("endpoint", "interval"))
+        width_d = pm.Data("interval_width", width, dims=("endpoint", "interval"))
+        ew_d = pm.Data("event_weights", data.event_weights(), dims=("endpoint", "interval"))
         log_h0 = pm.GaussianRandomWalk(
             "log_h0",
             init_dist=pm.Normal.dist(pwe_priors.baseline_mean, pwe_priors.baseline_sd),
@@ -178,7 +186,7 @@ def build_pwe_model(
                 sigma=pwe_priors.hr_smoothing_sd,
                 dims=("endpoint", "prior", "interval"),
             )
-            ew = pt.as_tensor(data.event_weights())[:, None, :]
+            ew = ew_d[:, None, :]
             pm.Deterministic("log_hr", (ew * log_hr_k).sum(axis=-1), dims=("endpoint", "prior"))
         median_prior = control_median_prior(data, list(priors), control_median or {})
         if median_prior is not None:
@@ -188,18 +196,17 @@ def build_pwe_model(
             pm.Data("control_median_sd", ms, dims=("endpoint", "prior", "median_component"))
             pm.Data("control_median_applies", mask, dims=("endpoint", "prior"))
             ci, pi = np.nonzero(mask)  # only the cells with a median prior
-            start, width = data.interval_bounds()
-            lm = log_median(log_h0[ci, pi], start[ci], width[ci])[:, None]
+            lm = log_median(log_h0[ci, pi], start_d[ci], width_d[ci])[:, None]
             mw, mm, ms = mw[ci, pi], mm[ci, pi], ms[ci, pi]
             z = (lm - mm) / ms
             logp = pt.logsumexp(np.log(mw) - 0.5 * z**2 - np.log(ms * np.sqrt(2 * np.pi)), axis=-1)
             pm.Potential("control_median_prior", logp.sum())
         # log hazard per (endpoint, prior, arm, interval)
         log_h = pt.stack([log_h0 + log_hr_k, log_h0], axis=2)
-        cell = log_h[e_idx, :, a_idx, k_idx]  # (cells, prior)
-        mu = exposure[e_idx, a_idx, k_idx][:, None] * pt.exp(cell)
-        observed = np.broadcast_to(events[e_idx, a_idx, k_idx][:, None], (len(e_idx), n_p))
-        pm.Poisson("events_obs", mu=mu, observed=observed.astype(np.int64))
+        # Poisson log-likelihood of the events per (endpoint, prior, arm, interval), up to a
+        # constant: d log h - E exp(log h); cells with no exposure (padding) contribute 0
+        d, e = events_d[:, None, :, :], exposure_d[:, None, :, :]
+        pm.Potential("events_loglik", (d * log_h - e * pt.exp(log_h)).sum())
         pm.Deterministic("hr", pt.exp(model["log_hr"]), dims=("endpoint", "prior"))
     return model
 

@@ -94,7 +94,8 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
         Block(
             "p",
             "Decisions use the exact posterior probability where the model is conjugate (the "
-            "MCMC estimate is shown beside it), and the MCMC estimate otherwise.",
+            f"estimate from its {conjugate_draws(a)} is shown beside it), and the MCMC estimate "
+            "otherwise.",
         ),
         Block("list", list(a.decisions["statement"])),
     ]
@@ -116,7 +117,7 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
     for name, path in figures.items():
         blocks.append(Block("figure", path, name))
     blocks += [
-        Block("h2", "MCMC against the exact posterior"),
+        Block("h2", f"{conjugate_draws(a).capitalize()} against the exact posterior"),
         Block(
             "p",
             "These models are conjugate, so every probability has an exact value "
@@ -147,7 +148,13 @@ def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[st
             f"{p.diagnostics.min_ess:g}, divergences <= {p.diagnostics.max_divergences}, "
             f"exact gap <= {p.diagnostics.max_exact_gap_mcse:g} MCSE. Sampler: "
             f"{a.sampler.chains} chains x {a.sampler.draws} draws after {a.sampler.tune} "
-            f"tuning steps, seed {a.sampler.seed}.",
+            f"tuning steps, seed {a.sampler.seed}"
+            + (
+                f"; conjugate models: {a.sampler.exact_draws} exact posterior draws "
+                f"(MCSE target {a.sampler.mcse_target:g} for P(NI))."
+                if a.sampler.conjugate == "exact"
+                else "."
+            ),
         ),
         Block(
             "table",
@@ -433,3 +440,8 @@ def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:
         & s["quantity"].str.match(r"^(median_|s\d|rmst)")
     )
     return s.loc[keep, ["endpoint", "model", "quantity", "q50", "q2.5", "q97.5"]]
+
+
+def conjugate_draws(a: SavedResults) -> str:
+    """How the conjugate families were drawn: "exact draws" (default) or "MCMC" (a check)."""
+    return "MCMC" if a.sampler.conjugate == "mcmc" else "exact draws"

@@ -28,7 +28,12 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
     ncol = min(4, len(chosen))
     nrow = math.ceil(len(chosen) / ncol)
     fig, axes = plt.subplots(
-        nrow, ncol, figsize=(3.6 * ncol, 2.6 * nrow + 0.6), dpi=110, squeeze=False
+        nrow,
+        ncol,
+        figsize=(3.6 * ncol, 2.6 * nrow + 0.6),
+        dpi=110,
+        squeeze=False,
+        layout="constrained",
     )
     for ax, f in zip(axes.ravel(), chosen, strict=False):
         x = np.asarray(f.draws[quantity].transpose("chain", "draw").values, dtype=float)
@@ -69,7 +74,6 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
         "grey 95% band, mean the chains agree",
         fontsize=9.5,
     )
-    fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     return path

@@ -20,7 +20,7 @@ def ni_curves(
 ) -> Path:
     """P(non-inferior) against the margin, one line per model x prior."""
     d = ni[(ni["endpoint"] == endpoint) & (ni["estimand"] == CURVE)]
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110, layout="constrained")
     for i, ((model, prior), g) in enumerate(d.groupby(["model", "prior"], sort=False)):
         ax.plot(
             g["margin"],
@@ -40,7 +40,6 @@ def ni_curves(
         title=f"{endpoint}: probability of non-inferiority by margin",
     )
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     return path
@@ -57,7 +56,7 @@ def forest(
 ) -> Path:
     """Posterior median and 95% interval of `quantity` for every endpoint x model x prior."""
     d = summary[summary["quantity"] == quantity].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(d) + 1.4), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(d) + 1.4), dpi=110, layout="constrained")
     y = np.arange(len(d))[::-1]
     ax.hlines(y, d["q2.5"], d["q97.5"], color="0.25")
     ax.plot(d["q50"], y, "o", color="C0", ms=4)
@@ -79,7 +78,6 @@ def forest(
         ax.set_xscale("log")
     ax.set(xlabel=xlabel, title=f"Posterior medians and 95% intervals: {quantity}")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     return path

@@ -48,14 +48,18 @@ def _arm_names(fit: Fit, arms: tuple[str, str] | None) -> tuple[str, str]:
     return (names[0], names[1]) if len(names) == 2 else ("treatment", "control")
 
 
-def _draws_density(ax: plt.Axes, x: np.ndarray, lo: float, hi: float, transform=None) -> None:
+def _draws_density(
+    ax: plt.Axes, x: np.ndarray, lo: float, hi: float, transform=None, source: str = "MCMC"
+) -> None:
     """Histogram density of draws `x` on [lo, hi] (bins in x's own scale), optionally drawn
     at transformed bin edges (e.g. exp for log-HR draws on an HR axis)."""
     x = x[np.isfinite(x)]
     counts, edges = np.histogram(x, bins=np.linspace(lo, hi, 61))
     dens = counts / (max(len(x), 1) * np.diff(edges))  # share of ALL draws per unit
     at = transform(edges) if transform is not None else edges
-    ax.stairs(dens, at, fill=True, color="C2", alpha=0.3, label="posterior draws (MCMC histogram)")
+    ax.stairs(
+        dens, at, fill=True, color="C2", alpha=0.3, label=f"posterior draws ({source} histogram)"
+    )
 
 
 def _curves(ax: plt.Axes, x: np.ndarray, prior, lik, post, labels: tuple[str, str, str]) -> None:
@@ -102,7 +106,8 @@ def _normal_panel(
     mp, sp = _normal_update(m0, s0, y, se)
     t = np.linspace(*lim, 600)
     hr = np.exp(t)
-    _draws_density(ax, np.asarray(f.draws["log_hr"].values, float).ravel(), *lim, np.exp)
+    x = np.asarray(f.draws["log_hr"].values, float).ravel()
+    _draws_density(ax, x, *lim, np.exp, source=f.draws_from)
     _curves(
         ax,
         hr,
@@ -158,7 +163,8 @@ def _beta_panel(
     i, p = f.inputs, _beta_params(f)
     a, b = p["prior"]
     d = np.linspace(*lim, 400)
-    _draws_density(ax, np.asarray(f.draws["rate_diff"].values, float).ravel(), *lim)
+    x = np.asarray(f.draws["rate_diff"].values, float).ravel()
+    _draws_density(ax, x, *lim, source=f.draws_from)
     _curves(
         ax,
         d,
@@ -247,7 +253,9 @@ def prior_likelihood_posterior(
     else:
         raise ValueError(f"{model!r} is not a conjugate model (no closed-form posterior)")
     names = _arm_names(cell[0], arms)
-    fig, axes = plt.subplots(1, len(cell), figsize=(4.6 * len(cell) + 0.4, 4.6), dpi=110)
+    fig, axes = plt.subplots(
+        1, len(cell), figsize=(4.6 * len(cell) + 0.4, 4.6), dpi=110, layout="constrained"
+    )
     axes = np.atleast_1d(axes)
     probs: dict[str, float] = {}
     for ax, f in zip(axes, cell, strict=True):
@@ -259,7 +267,7 @@ def prior_likelihood_posterior(
         ax.text(
             0.97,
             0.97,
-            f"P(NI) = {p_exact:.4f} exact\n(MCMC {p_mcmc:.4f})",
+            f"P(NI) = {p_exact:.4f} exact\n({f.draws_from} {p_mcmc:.4f})",
             transform=ax.transAxes,
             ha="right",
             va="top",
@@ -269,10 +277,9 @@ def prior_likelihood_posterior(
         ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # room for the P(NI) box
         ax.title.set_fontsize(8.5)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
     what = "hazard ratio" if kind == "normal" else f"rate difference {names[0]} - {names[1]}"
     fig.suptitle(f"{endpoint} | {model}: prior, likelihood and posterior of the {what}")
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path, probs

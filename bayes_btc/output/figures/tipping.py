@@ -56,7 +56,7 @@ def heatmap(
     t, c = info["arms"]
     x, y, z = grid_arrays(d)
     ex, ey = _edges(x, kx), _edges(y, ky)
-    fig, ax = plt.subplots(figsize=(7.2, 5.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.2, 5.8), dpi=110, layout="constrained")
     mesh = ax.pcolormesh(ex, ey, z, cmap="viridis", vmin=0, vmax=1, shading="flat")
     fig.colorbar(mesh, ax=ax, label=f"posterior {quantity_label(info)}")
     if log:
@@ -135,7 +135,6 @@ def heatmap(
         f"threshold {threshold:g}",
         fontsize=9.5,
     )
-    fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
