@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import stats
 
 from bayes_btc.errors import InputError, describe_validation_error, read_toml
+from bayes_btc.inputs.oc_settings import OCSettings
 from bayes_btc.inputs.trial import EndpointKind
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
@@ -282,6 +283,7 @@ class Plan(_Strict):
     diagnostics: Thresholds = Thresholds()
     pwe: PWESettings = PWESettings()
     historical: HistoricalSettings = HistoricalSettings()
+    operating_characteristics: OCSettings = OCSettings()
 
     @model_validator(mode="after")
     def _priors_named(self) -> Plan:
