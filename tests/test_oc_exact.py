@@ -96,8 +96,9 @@ def test_mixture_prior_against_quadrature(direction):
         for wt, at, bt in zip(post_t.weights, post_t.a, post_t.b, strict=True):
             for wc, ac, bc in zip(post_c.weights, post_c.a, post_c.b, strict=True):
                 f = integrate.quad(
-                    lambda x, at=at, bt=bt, ac=ac, bc=bc: stats.beta.pdf(x, at, bt)
-                    * stats.beta.cdf(x - margin, ac, bc),
+                    lambda x, at=at, bt=bt, ac=ac, bc=bc: (
+                        stats.beta.pdf(x, at, bt) * stats.beta.cdf(x - margin, ac, bc)
+                    ),
                     max(0, margin),
                     min(1, 1 + margin),
                     epsabs=1e-12,
