@@ -66,7 +66,7 @@ def test_pwe_vague_type_one_error_within_three_mcse():
     model = PWESimModel((("vague", NormalMixture.single(0.0, 10.0)),), tuple(cuts), -2.5, 2.5, 0.3)
     conduct = SurvivalScenarios(tune=300, draws=1000, chunk=40)
     truth = SurvivalTruth(7.5, 1.3, None, 24, 24)
-    tasks = chunk_tasks([(truth, model, 1.3)], conduct, 160, seed=11)
+    tasks = chunk_tasks([(truth, model, tuple(cuts), 1.3)], conduct, 160, seed=11)
     probs = np.concatenate([run_chunk(t) for t in tasks])[:, 0]
     p = float(np.mean(probs >= 0.975))
     mcse = math.sqrt(0.025 * 0.975 / len(probs))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayes_btc.analysis.oc_calibration import calibration_table, calibration_tasks
 from bayes_btc.decisions.rules import EndpointRules, endpoint_rules
 from bayes_btc.inputs.audit import audit_trial, se_from_ci
 from bayes_btc.inputs.historical import load_historical
@@ -27,6 +28,7 @@ from bayes_btc.inputs.trial import TrialSpec
 from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
 from bayes_btc.priors.named import loghr_priors, rate_priors
 from bayes_btc.simulation.binary_exact import BinaryDesign, decision_matrix, p_declare
+from bayes_btc.simulation.calibration import run_task
 from bayes_btc.simulation.loghr_exact import p_declare_hr
 from bayes_btc.simulation.pwe_sim import PWESimModel
 from bayes_btc.simulation.scaleout import Checkpoint, Progress, chunk_tasks, run_tasks
@@ -66,6 +68,7 @@ class OCResult:
     margins: dict[str, float]  # endpoint -> NI margin (HR or rate difference)
     threshold: float
     notes: list[str] = field(default_factory=list)
+    calibration: pd.DataFrame | None = None  # reconstruction_calibration.csv
 
 
 def _grid(values: list[float], *extra: float) -> list[float]:
@@ -254,8 +257,8 @@ def loghr_oc(
 
 def survival_scenarios(
     spec: TrialSpec, plan: Plan, endpoints: list[str], rules: dict[str, EndpointRules]
-) -> list[tuple[str, SurvivalTruth, PWESimModel, float]]:
-    """(endpoint, truth, model, margin HR) of every simulated survival scenario."""
+) -> list[tuple[str, SurvivalTruth, PWESimModel, tuple[float, ...], float]]:
+    """(endpoint, truth, model, cuts, margin HR) of every simulated survival scenario."""
     conduct = plan.operating_characteristics.survival
     priors = loghr_priors(plan, with_baseline=False)
     out = []
@@ -263,16 +266,19 @@ def survival_scenarios(
         s = spec.survival[e]
         n_t, n_c = _arm_sizes(spec, e)
         published = s.median_months[spec.trial.control]
-        cuts = (
-            np.asarray(plan.pwe.cuts)
-            if plan.pwe.cuts
-            else design_cuts(
-                published, n_t + n_c, plan.pwe.events_per_interval, plan.pwe.max_intervals
+        cuts = tuple(
+            float(c)
+            for c in (
+                plan.pwe.cuts
+                if plan.pwe.cuts
+                else design_cuts(
+                    published, n_t + n_c, plan.pwe.events_per_interval, plan.pwe.max_intervals
+                )
             )
         )
         model = PWESimModel(
             tuple(priors.items()),
-            tuple(float(c) for c in cuts),
+            len(cuts) + 1,
             plan.pwe.baseline_log_hazard_mean,
             plan.pwe.baseline_log_hazard_sd,
             plan.pwe.smoothing_sd,
@@ -280,15 +286,15 @@ def survival_scenarios(
         margin = rules[e].ni.margin
         for median in conduct.control_median_months or [published]:
             for hr in _grid(conduct.hr, margin, 1.0):
-                out.append((e, SurvivalTruth(median, hr, None, n_t, n_c), model, margin))
+                out.append((e, SurvivalTruth(median, hr, None, n_t, n_c), model, cuts, margin))
             for hr in conduct.hr if conduct.late_hr else []:
                 for late in conduct.late_hr:
-                    out.append((e, SurvivalTruth(median, hr, late, n_t, n_c), model, margin))
+                    out.append((e, SurvivalTruth(median, hr, late, n_t, n_c), model, cuts, margin))
     return out
 
 
 def pwe_oc(
-    scenarios: list[tuple[str, SurvivalTruth, PWESimModel, float]],
+    scenarios: list[tuple[str, SurvivalTruth, PWESimModel, tuple[float, ...], float]],
     plan: Plan,
     results: dict[str, np.ndarray],
     tasks: list,
@@ -301,7 +307,7 @@ def pwe_oc(
     for t in sorted(tasks, key=lambda t: (t.scenario, t.chunk)):
         per_scenario.setdefault(t.scenario, []).append(results[t.key])
     curves: dict[tuple[str, str, float], list[tuple[float, float]]] = {}
-    for s, (e, truth, model, _) in enumerate(scenarios):
+    for s, (e, truth, model, _, _) in enumerate(scenarios):
         probs = np.concatenate(per_scenario[s])
         late = "" if truth.late_hr is None else f" late_hr={truth.late_hr:.4g}"
         for j, p in enumerate(model.names):
@@ -333,7 +339,7 @@ def pwe_oc(
             else np.ones(1)
         )
         w = w / w.sum()
-        margin = next(m for (ee, _, _, m) in scenarios if ee == e)
+        margin = next(m for (ee, *_, m) in scenarios if ee == e)
         design.append(
             _design_row(
                 e,
@@ -374,7 +380,7 @@ def run_oc(
     surv = [e for e in endpoints if kinds[e] == "survival"]
     binary = [e for e in endpoints if kinds[e] != "survival"]
     notes = []
-    historical = None
+    historical, calibration = None, None
     if binary and any(isinstance(p.control, str) for p in plan.priors.rate.values()):
         data, _ = load_historical(plan.historical.data)
         historical = derive_map_priors(data, binary, plan.historical, plan.sampler, progress)
@@ -394,9 +400,19 @@ def run_oc(
             f"PWE PH model: {len(scenarios)} scenarios x {sims} simulated trials "
             f"in {len(tasks)} chunks"
         )
-        cp = Checkpoint(checkpoint_dir, tasks, resume)
-        results = run_tasks(tasks, cp, workers, scheduler, chunk_progress)
+        cal_tasks = calibration_tasks(
+            scenarios, tasks, settings.calibration_sims, settings.calibration_sets
+        )
+        if cal_tasks:
+            progress(
+                f"reconstruction calibration: {settings.calibration_sims} trials per scenario at "
+                f"HR 1 and the margin, {settings.calibration_sets} reconstructed sets each"
+            )
+        everything = [*tasks, *cal_tasks]
+        cp = Checkpoint(checkpoint_dir, everything, resume)
+        results = run_tasks(everything, cp, workers, scheduler, chunk_progress, fn=run_task)
         r, d = pwe_oc(scenarios, plan, results, tasks)
+        calibration = calibration_table(scenarios, cal_tasks, results) if cal_tasks else None
         rows += r
         design += d
         skipped = [k for k, v in plan.priors.log_hr.items() if v.control_median is not None]
@@ -413,4 +429,5 @@ def run_oc(
         {e: rules[e].ni.margin for e in endpoints},
         plan.decision_threshold,
         notes,
+        calibration,
     )

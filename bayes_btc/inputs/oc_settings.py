@@ -69,3 +69,9 @@ class OCSettings(_Strict):
     rates: RateScenarios = RateScenarios()
     survival: SurvivalScenarios = SurvivalScenarios()
     design_prior: DesignPrior = DesignPrior()
+    calibration_sims: Annotated[int, Field(ge=0)] = Field(
+        20,
+        description="trials per survival scenario at HR 1 and the margin that are also "
+        "reconstructed from their printed summary (0: no reconstruction calibration)",
+    )
+    calibration_sets: Annotated[int, Field(ge=1, le=20)] = 3

@@ -26,6 +26,8 @@ def write_oc(r: OCResult, folder: Path, prov: dict) -> None:
     """Write oc.csv, oc_design_prior.csv, figures/oc_*.png, oc.md and provenance.json."""
     write_csv(r.table, folder / "oc.csv")
     write_csv(r.design, folder / "oc_design_prior.csv")
+    if r.calibration is not None:
+        write_csv(r.calibration, folder / "reconstruction_calibration.csv")
     figs = folder / "figures"
     figs.mkdir()
     index = []
@@ -35,12 +37,12 @@ def write_oc(r: OCResult, folder: Path, prov: dict) -> None:
         if model == "pwe_ph":
             rows = rows[~rows["scenario"].str.contains("late_hr")]
         name = f"oc_{e}_{model}.png"
-        oc_curve(rows, r.margins[e], f"{e}, {model} (control {control:g})", figs / name)
+        oc_curve(rows, r.margins[e], f"{e}, {model} (control {control:.3g})", figs / name)
         index.append(
             {
                 "file": name,
                 "caption": f"P(declare NI) against the true effect: {e}, "
-                f"{model}, control {control:g}; margin and 0.025 marked.",
+                f"{model}, control {control:.3g}; margin and 0.025 marked.",
             }
         )
     (figs / "index.json").write_text(json.dumps(index, indent=1) + "\n")
@@ -82,9 +84,26 @@ def oc_markdown(r: OCResult, figures: list[dict]) -> str:
         "",
         *(f"- {n}" for n in r.notes),
         "",
+        *_calibration_md(r),
         "## Figures",
         "",
         *(f"![{f['caption']}](figures/{f['file']})" for f in figures),
         "",
     ]
     return "\n".join(parts)
+
+
+def _calibration_md(r: OCResult) -> list[str]:
+    if r.calibration is None:
+        return []
+    return [
+        "## Reconstruction calibration",
+        "",
+        "Each simulated trial also printed as an abstract would (arm sizes, KM medians, Cox HR "
+        "and 95% CI), reconstructed from those numbers alone and fitted with the same PWE PH "
+        "model; P(NI) from the reconstruction and from the summary log-HR model, minus P(NI) "
+        "from the trial's real (simulated) patients:",
+        "",
+        _md_table(r.calibration),
+        "",
+    ]

@@ -22,10 +22,12 @@ from bayes_btc.priors.mixtures import NormalMixture
 
 @dataclass(frozen=True)
 class PWESimModel:
-    """What defines one compiled model: priors (name -> log-HR prior), cuts and baseline."""
+    """What defines one compiled model: priors (name -> log-HR prior), the number of intervals
+    and the baseline prior. Cut points are not part of it (they only shape the data), so
+    endpoints with as many intervals share one compiled model."""
 
     priors: tuple[tuple[str, NormalMixture], ...]
-    cuts: tuple[float, ...]
+    n_intervals: int
     baseline_mean: float
     baseline_sd: float
     smoothing_sd: float
@@ -39,7 +41,7 @@ def build_pwe_sim_model(spec: PWESimModel) -> pm.Model:
     """Declare the PH PWE model with events/exposure as data of shape (prior, arm, interval)."""
     priors = dict(spec.priors)
     w, mean, sd = mixture_arrays(priors)
-    n_p, n_k = len(priors), len(spec.cuts) + 1
+    n_p, n_k = len(priors), spec.n_intervals
     coords = {
         "prior": list(priors),
         "arm": ["treatment", "control"],

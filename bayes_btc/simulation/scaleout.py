@@ -13,9 +13,11 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,7 @@ class ChunkTask:
     truth: SurvivalTruth
     conduct: SurvivalScenarios
     model: PWESimModel
+    cuts: tuple[float, ...]  # internal cut points (months), len = model.n_intervals - 1
     margin_hr: float
     seed: int
 
@@ -48,7 +51,7 @@ class ChunkTask:
 def run_chunk(task: ChunkTask) -> np.ndarray:
     """(n trials, prior) posterior P(HR < margin) of one chunk of simulated trials."""
     rng = np.random.default_rng(np.random.SeedSequence((task.seed, task.scenario, task.chunk)))
-    cuts = np.asarray(task.model.cuts)
+    cuts = np.asarray(task.cuts)
     out = np.empty((task.n, len(task.model.priors)))
     for i in range(task.n):
         time, event, arm = simulate_patients(task.truth, task.conduct, rng)
@@ -67,21 +70,22 @@ def run_chunk(task: ChunkTask) -> np.ndarray:
 
 
 def chunk_tasks(
-    scenarios: list[tuple[SurvivalTruth, PWESimModel, float]],
+    scenarios: list[tuple[SurvivalTruth, PWESimModel, tuple[float, ...], float]],
     conduct: SurvivalScenarios,
     sims: int,
     seed: int,
 ) -> list[ChunkTask]:
-    """Every chunk of every scenario (truth, model, margin HR), `conduct.chunk` trials each."""
+    """Every chunk of every scenario (truth, model, cuts, margin HR), `conduct.chunk` trials
+    each."""
     tasks = []
-    for s, (truth, model, margin) in enumerate(scenarios):
+    for s, (truth, model, cuts, margin) in enumerate(scenarios):
         for c, start in enumerate(range(0, sims, conduct.chunk)):
             n = min(conduct.chunk, sims - start)
-            tasks.append(ChunkTask(s, c, n, truth, conduct, model, margin, seed))
+            tasks.append(ChunkTask(s, c, n, truth, conduct, model, cuts, margin, seed))
     return tasks
 
 
-def fingerprint(tasks: list[ChunkTask]) -> str:
+def fingerprint(tasks: list[Any]) -> str:
     """A hash of everything the chunks' numbers depend on (to refuse a mismatched resume)."""
     text = json.dumps([repr(asdict(t)) for t in tasks])
     return hashlib.sha256(text.encode()).hexdigest()
@@ -90,7 +94,7 @@ def fingerprint(tasks: list[ChunkTask]) -> str:
 class Checkpoint:
     """Finished chunks as .npy files in a folder, beside a fingerprint of the run."""
 
-    def __init__(self, folder: Path, tasks: list[ChunkTask], resume: bool) -> None:
+    def __init__(self, folder: Path, tasks: list[Any], resume: bool) -> None:
         self.folder = folder
         fp = fingerprint(tasks)
         stamp = folder / "fingerprint.txt"
@@ -105,14 +109,14 @@ class Checkpoint:
         folder.mkdir(parents=True, exist_ok=True)
         stamp.write_text(fp)
 
-    def path(self, task: ChunkTask) -> Path:
+    def path(self, task: Any) -> Path:
         return self.folder / f"{task.key}.npy"
 
-    def load(self, task: ChunkTask) -> np.ndarray | None:
+    def load(self, task: Any) -> np.ndarray | None:
         p = self.path(task)
         return np.load(p) if p.exists() else None
 
-    def save(self, task: ChunkTask, result: np.ndarray) -> None:
+    def save(self, task: Any, result: np.ndarray) -> None:
         tmp = self.folder / f".{task.key}.tmp.npy"
         np.save(tmp, result)
         os.replace(tmp, self.path(task))
@@ -122,14 +126,17 @@ class Checkpoint:
 
 
 def run_tasks(
-    tasks: list[ChunkTask],
+    tasks: list[Any],
     checkpoint: Checkpoint,
     workers: int = 2,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    client: object | None = None,
+    fn: Callable[[Any], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the chunks not yet checkpointed on a dask cluster (a LocalCluster of `workers`
-    single-threaded processes, or the one at `scheduler`); -> chunk key -> result."""
+    single-threaded processes, the one at `scheduler`, or an open `client` left open); `fn`
+    runs one task (default `run_chunk`); -> chunk key -> result."""
     results = {t.key: r for t in tasks if (r := checkpoint.load(t)) is not None}
     todo = [t for t in tasks if t.key not in results]
     if progress:
@@ -138,16 +145,18 @@ def run_tasks(
         return results
     from dask.distributed import Client, LocalCluster, as_completed
 
-    if scheduler:
+    own, cluster = client is None, None
+    if client is None and scheduler:
         client = Client(scheduler)
-        cluster = None
-    else:
+    elif client is None:
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
         client = Client(cluster)
+    assert isinstance(client, Client)
     try:
-        futures = {client.submit(run_chunk, t, key=f"oc-{t.key}", pure=False): t for t in todo}
+        run = uuid.uuid4().hex[:8]  # task keys unique on a shared scheduler
+        futures = {client.submit(fn or run_chunk, t, key=f"oc-{run}-{t.key}"): t for t in todo}
         for fut in as_completed(futures):
             task = futures[fut]
             out = fut.result()
@@ -156,7 +165,8 @@ def run_tasks(
             if progress:
                 progress(len(results), len(tasks))
     finally:
-        client.close()
+        if own:
+            client.close()
         if cluster is not None:
             cluster.close()
     return results
