@@ -36,6 +36,8 @@ a = 1.0
 b = 1.0
 [operating_characteristics]
 sims = 6
+calibration_sims = 1
+calibration_sets = 2
 [operating_characteristics.survival]
 hr = [1.3]
 tune = 100
@@ -88,7 +90,8 @@ def test_workers_and_resume_give_identical_oc_csv(tmp_path: Path):
     two, one, resumed = tmp_path / "two", tmp_path / "one", tmp_path / "resumed"
     assert _oc(two, plan, "--workers", "2").wait(timeout=600) == 0
     assert _oc(one, plan, "--workers", "1").wait(timeout=600) == 0
-    assert (two / "oc.csv").read_bytes() == (one / "oc.csv").read_bytes()
+    for name in ("oc.csv", "reconstruction_calibration.csv"):
+        assert (two / name).read_bytes() == (one / name).read_bytes()
     partial = tmp_path / "resumed.partial"
     proc = _oc(resumed, plan, "--workers", "1")
     deadline = time.monotonic() + 600
@@ -98,9 +101,10 @@ def test_workers_and_resume_give_identical_oc_csv(tmp_path: Path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 130
     done = len(list(partial.glob("s*.npy")))
-    assert 1 <= done < 12 and not resumed.exists()
+    assert 1 <= done < 14 and not resumed.exists()
     assert _oc(resumed, plan, "--workers", "1", "--resume").wait(timeout=600) == 0
-    assert (resumed / "oc.csv").read_bytes() == (two / "oc.csv").read_bytes()
+    for name in ("oc.csv", "reconstruction_calibration.csv"):
+        assert (resumed / name).read_bytes() == (two / name).read_bytes()
     assert not partial.exists()
 
 
