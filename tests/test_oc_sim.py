@@ -65,7 +65,9 @@ def test_pwe_vague_type_one_error_within_three_mcse():
     """160 simulated trials at the margin (HR 1.3), PWE PH, vague prior: P(declare) within
     3 Monte Carlo SEs (at 0.025) of the nominal 0.025."""
     cuts = design_cuts(7.5, 48, 8, 30)
-    model = PWESimModel((("vague", NormalMixture.single(0.0, 10.0)),), tuple(cuts), -2.5, 2.5, 0.3)
+    model = PWESimModel(
+        (("vague", NormalMixture.single(0.0, 10.0)),), len(cuts) + 1, -2.5, 2.5, 0.3
+    )
     conduct = SurvivalScenarios(tune=300, draws=1000, chunk=40)
     truth = SurvivalTruth(7.5, 1.3, None, 24, 24)
     tasks = chunk_tasks([(truth, model, tuple(cuts), 1.3)], conduct, 160, seed=11)
