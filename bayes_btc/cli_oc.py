@@ -7,6 +7,8 @@ Registered on the typer app in `cli.py`; a thin layer over `analysis/oc.py` (com
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,6 +28,13 @@ class _Bar:
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
+        self.open = False
+
+    def close(self) -> None:
+        """End the bar's line (before an error or interrupt message)."""
+        if self.open:
+            sys.stderr.write("\n")
+            self.open = False
 
     def __call__(self, done: int, total: int) -> None:
         width = 30
@@ -35,8 +44,9 @@ class _Bar:
             f"\r[bayes-btc] PWE trials [{'#' * filled}{'.' * (width - filled)}] "
             f"{done}/{total} chunks, {elapsed:.0f} s"
         )
+        self.open = True
         if done == total:
-            sys.stderr.write("\n")
+            self.close()
         sys.stderr.flush()
 
 
@@ -65,8 +75,11 @@ def oc(
         int | None, typer.Option("--seed", min=0, help="Seed (default: the plan's).")
     ] = None,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Local dask worker processes.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Local dask worker processes (default: this machine's cores)."
+        ),
+    ] = None,
     scheduler: Annotated[
         str | None,
         typer.Option("--scheduler", help="Address of an existing dask scheduler (tcp://...)."),
@@ -83,9 +96,10 @@ def oc(
     from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
     from bayes_btc.output.oc_write import write_oc
 
+    bar = _Bar()
     partial = out.absolute().parent / f"{out.absolute().name}.partial"
     try:
-        if scheduler and workers != 2:
+        if scheduler and workers is not None:
             raise InputError("give --workers or --scheduler, not both")
         the_plan, plan_sha = load_plan(plan)
         spec, trial_sha = load_trial(trial)
@@ -97,11 +111,11 @@ def oc(
                 partial,
                 sims=sims,
                 seed=seed,
-                workers=workers,
+                workers=workers or os.cpu_count() or 1,
                 scheduler=scheduler,
                 resume=resume,
                 progress=_echo,
-                chunk_progress=_Bar(),
+                chunk_progress=bar,
             )
             prov = {
                 "command": ["bayes-btc", *sys.argv[1:]],
@@ -113,16 +127,16 @@ def oc(
             }
             write_oc(result, stage, prov)
     except InputError as exc:
+        bar.close()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except (KeyboardInterrupt, Interrupted):
+        bar.close()
         typer.echo(
             f"interrupted: {out} left as it was; finished chunks kept in {partial} "
             "(--resume continues)",
             err=True,
         )
         raise typer.Exit(130) from None
-    import shutil
-
     shutil.rmtree(partial, ignore_errors=True)
     typer.echo(f"wrote {out}/oc.csv ({len(result.table)} rows)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -147,8 +148,13 @@ def run_tasks(
 
     own, cluster = client is None, None
     if client is None and scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot reach the dask scheduler {scheduler}: {exc}") from None
     elif client is None:
+        # closing workers that sit in compiled code is routine here, not worth a warning
+        logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
