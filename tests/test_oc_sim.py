@@ -94,6 +94,16 @@ def test_workers_and_resume_give_identical_oc_csv(tmp_path: Path):
     assert _oc(one, plan, "--workers", "1").wait(timeout=600) == 0
     for name in ("oc.csv", "reconstruction_calibration.csv"):
         assert (two / name).read_bytes() == (one / name).read_bytes()
+    header = (two / "oc.csv").read_text().splitlines()[0]
+    assert (
+        header
+        == "endpoint,model,prior,scenario,control_value,effect,method,n_trials,p_declare,mcse"
+    )
+    assert {p.name for p in (two / "figures").glob("*.png")} == {
+        "oc_PFS_loghr_summary.png",
+        "oc_PFS_pwe_ph.png",
+    }
+    assert "## Type I error" in (two / "oc.md").read_text()
     partial = tmp_path / "resumed.partial"
     proc = _oc(resumed, plan, "--workers", "1")
     deadline = time.monotonic() + 600
