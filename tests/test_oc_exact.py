@@ -155,3 +155,28 @@ def test_loghr_flat_limit_and_closed_form():
     mc = float(np.mean(y <= c))
     exact = float(p_declare_hr(prior, se, margin, 0.975, np.array([1.1]))[0])
     assert abs(mc - exact) < 4 * math.sqrt(exact * (1 - exact) / len(y))
+
+
+def test_design_prior_probability_of_correct_decision_against_monte_carlo():
+    """Bayesian OC of the summary log-HR model: P(correct decision) with the true log-HR from
+    the design prior, against drawing (truth, estimate) pairs and deciding by the posterior."""
+    spec, _ = load_trial()
+    plan, _ = load_plan()
+    endpoints = list(spec.survival)[:1]
+    rules = endpoint_rules(plan, {e: "survival" for e in endpoints})
+    _, design = loghr_oc(spec, plan, endpoints, rules)
+    row = next(d for d in design if d["prior"] == "vague")
+    s = spec.survival[endpoints[0]]
+    se = math.log(s.ci[1] / s.ci[0]) / (2 * stats.norm.ppf(0.5 + s.ci_level / 2))
+    dp = plan.operating_characteristics.design_prior
+    rng = np.random.default_rng(7)
+    theta = rng.normal(dp.log_hr_mean, dp.log_hr_sd, 100_000)
+    y = rng.normal(theta, se)
+    prior = plan.priors.log_hr["vague"].mixture
+    m0, s0 = prior.means[0], prior.sds[0]
+    prec = 1 / se**2 + 1 / s0**2
+    post_mean, post_sd = (y / se**2 + m0 / s0**2) / prec, prec**-0.5
+    declare = stats.norm.cdf((math.log(plan.margins.hr) - post_mean) / post_sd) >= 0.975
+    correct = np.where(theta < math.log(plan.margins.hr), declare, ~declare)
+    p = float(correct.mean())
+    assert abs(row["p_correct"] - p) < 4 * math.sqrt(p * (1 - p) / len(y))
