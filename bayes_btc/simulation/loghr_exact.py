@@ -1,7 +1,7 @@
 """Exact operating characteristics of the summary-level log-HR model (normal closed form).
 
-The trial's estimate is y ~ Normal(true log-HR, se^2), se from the published CI (or 2 /
-sqrt(events) under 1:1 allocation). With a normal-mixture prior the posterior P(HR < margin)
+The trial's estimate is y ~ Normal(true log-HR, se^2), se implied by the published CI (as the
+summary log-HR model itself uses it). With a normal-mixture prior the posterior P(HR < margin)
 is decreasing in y, so the decision "P(HR < margin) >= threshold" is y <= c, with c solved
 once (in closed form for a single normal prior, by root finding for a mixture), and
     P(declare | true log-HR theta) = Phi((c - theta) / se).
@@ -44,7 +44,3 @@ def p_declare_hr(
     c = critical_estimate(prior, se, margin_hr, threshold)
     return stats.norm.cdf((c - np.log(np.asarray(true_hr, dtype=float))) / se)
 
-
-def se_from_events(events: float) -> float:
-    """SE of a log-HR from the number of events under 1:1 allocation (Tsiatis): 2 / sqrt(d)."""
-    return 2.0 / math.sqrt(events)
