@@ -43,4 +43,3 @@ def p_declare_hr(
     """P(declare NI) for true HRs (array), exactly."""
     c = critical_estimate(prior, se, margin_hr, threshold)
     return stats.norm.cdf((c - np.log(np.asarray(true_hr, dtype=float))) / se)
-
