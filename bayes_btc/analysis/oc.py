@@ -107,7 +107,9 @@ def binary_oc(
         rule = rules[e].ni
         n_t, n_c = (counts[e][a][1] for a in spec.arm_order)
         k_c, _ = counts[e][spec.trial.control]
-        controls = settings.rates.control or [k_c / n_c]
+        shifts = sorted(settings.rates.control_shift, key=abs)  # smallest first (drawn)
+        observed = [k_c / n_c + s for s in shifts if 0.0 < k_c / n_c + s < 1.0]
+        controls = settings.rates.control or observed
         diffs = _grid(settings.rates.difference, rule.margin, 0.0)
         for p in priors.names:
             prior_t, prior_c = priors.cells[(e, 0, p)], priors.cells[(e, 1, p)]

@@ -24,7 +24,12 @@ class RateScenarios(_Strict):
     """True control rates x true differences; each pair with both rates in [0, 1] is a scenario."""
 
     control: list[Rate] | None = Field(
-        None, description="true control rates; None: the trial's observed control rate"
+        None, description="true control rates; None: the observed control rate + each shift"
+    )
+    control_shift: list[Annotated[float, Field(gt=-1, lt=1)]] = Field(
+        [0.0],
+        description="with `control` unset: true control rates = observed + shift (a drift from "
+        "the historical control arms: prior-data conflict)",
     )
     difference: list[Annotated[float, Field(gt=-1, lt=1)]] = [-0.2, -0.1, 0.0, 0.1]
 
