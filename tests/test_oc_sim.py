@@ -40,6 +40,7 @@ calibration_sims = 1
 calibration_sets = 2
 [operating_characteristics.survival]
 hr = [1.3]
+pwe_models = ["ph"]
 tune = 100
 draws = 200
 chunk = 1

@@ -264,34 +264,39 @@ def survival_scenarios(
     conduct = plan.operating_characteristics.survival
     priors = loghr_priors(plan, with_baseline=False)
     out = []
-    for e in endpoints:
-        s = spec.survival[e]
-        n_t, n_c = _arm_sizes(spec, e)
-        published = s.median_months[spec.trial.control]
-        cuts = tuple(
-            float(c)
-            for c in (
-                plan.pwe.cuts
-                if plan.pwe.cuts
-                else design_cuts(
-                    published, n_t + n_c, plan.pwe.events_per_interval, plan.pwe.max_intervals
+    for variant in conduct.pwe_models:  # in the listed order (scenario numbers follow it)
+        for e in endpoints:
+            s = spec.survival[e]
+            n_t, n_c = _arm_sizes(spec, e)
+            published = s.median_months[spec.trial.control]
+            cuts = tuple(
+                float(c)
+                for c in (
+                    plan.pwe.cuts
+                    if plan.pwe.cuts
+                    else design_cuts(
+                        published, n_t + n_c, plan.pwe.events_per_interval, plan.pwe.max_intervals
+                    )
                 )
             )
-        )
-        model = PWESimModel(
-            tuple(priors.items()),
-            len(cuts) + 1,
-            plan.pwe.baseline_log_hazard_mean,
-            plan.pwe.baseline_log_hazard_sd,
-            plan.pwe.smoothing_sd,
-        )
-        margin = rules[e].ni.margin
-        for median in conduct.control_median_months or [published]:
-            for hr in _grid(conduct.hr, margin, 1.0):
-                out.append((e, SurvivalTruth(median, hr, None, n_t, n_c), model, cuts, margin))
-            for hr in conduct.hr if conduct.late_hr else []:
-                for late in conduct.late_hr:
-                    out.append((e, SurvivalTruth(median, hr, late, n_t, n_c), model, cuts, margin))
+            model = PWESimModel(
+                tuple(priors.items()),
+                len(cuts) + 1,
+                plan.pwe.baseline_log_hazard_mean,
+                plan.pwe.baseline_log_hazard_sd,
+                plan.pwe.smoothing_sd,
+                variant,
+                plan.pwe.hr_smoothing_sd,
+            )
+            margin = rules[e].ni.margin
+            for median in conduct.control_median_months or [published]:
+                for hr in _grid(conduct.hr, margin, 1.0):
+                    out.append((e, SurvivalTruth(median, hr, None, n_t, n_c), model, cuts, margin))
+                for hr in conduct.hr if conduct.late_hr else []:
+                    for late in conduct.late_hr:
+                        out.append(
+                            (e, SurvivalTruth(median, hr, late, n_t, n_c), model, cuts, margin)
+                        )
     return out
 
 
@@ -308,7 +313,7 @@ def pwe_oc(
     per_scenario: dict[int, list[np.ndarray]] = {}
     for t in sorted(tasks, key=lambda t: (t.scenario, t.chunk)):
         per_scenario.setdefault(t.scenario, []).append(results[t.key])
-    curves: dict[tuple[str, str, float], list[tuple[float, float]]] = {}
+    curves: dict[tuple[str, str, str, float], list[tuple[float, float]]] = {}
     for s, (e, truth, model, _, _) in enumerate(scenarios):
         probs = np.concatenate(per_scenario[s])
         late = "" if truth.late_hr is None else f" late_hr={truth.late_hr:.4g}"
@@ -319,7 +324,7 @@ def pwe_oc(
             rows.append(
                 _row(
                     e,
-                    "pwe_ph",
+                    model.model_name,
                     p,
                     f"median={truth.control_median:.4g} hr={truth.hr:.4g}{late}",
                     truth.control_median,
@@ -331,8 +336,9 @@ def pwe_oc(
                 )
             )
             if truth.late_hr is None:
-                curves.setdefault((e, p, truth.control_median), []).append((truth.hr, pd_))
-    for (e, p, median), pts in curves.items():
+                key = (e, model.model_name, p, truth.control_median)
+                curves.setdefault(key, []).append((truth.hr, pd_))
+    for (e, name, p, median), pts in curves.items():
         x = np.log([h for h, _ in pts])
         declare = np.array([v for _, v in pts])
         w = (
@@ -345,7 +351,7 @@ def pwe_oc(
         design.append(
             _design_row(
                 e,
-                "pwe_ph",
+                name,
                 p,
                 median,
                 f"log_hr~N({dp.log_hr_mean:g},{dp.log_hr_sd:g}) on the HR grid",

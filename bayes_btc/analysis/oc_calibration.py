@@ -33,14 +33,18 @@ def calibration_tasks(
     sims: int,
     n_sets: int,
 ) -> list[CalibrationTask]:
-    """Calibration chunks for the PH scenarios at HR 1 and at the margin (`sims` trials each),
+    """Calibration chunks for the PWE PH scenarios at HR 1 and at the margin (`sims` trials each),
     built on the simulation chunks' settings (same model, cuts, conduct and seed)."""
     if sims == 0:
         return []
     first = {t.scenario: t for t in chunk_tasks_ if t.chunk == 0}
     out = []
-    for s, (_, truth, _, _, margin) in enumerate(scenarios):
-        if truth.late_hr is not None or not any(abs(truth.hr - v) < 1e-9 for v in (1.0, margin)):
+    for s, (_, truth, model, _, margin) in enumerate(scenarios):
+        if (
+            model.variant != "ph"
+            or truth.late_hr is not None
+            or not any(abs(truth.hr - v) < 1e-9 for v in (1.0, margin))
+        ):
             continue
         base = first[s]
         for c, start in enumerate(range(0, sims, base.conduct.chunk)):

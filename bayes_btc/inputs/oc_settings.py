@@ -8,7 +8,7 @@ differences (treatment - control, proportion scale).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +43,9 @@ class SurvivalScenarios(_Strict):
     hr: list[Pos] = [0.8, 1.0, 1.3, 1.6]
     late_hr: list[Pos] = Field(
         [], description="non-PH scenarios: the HR after `change_months` (HR before: `hr`)"
+    )
+    pwe_models: list[Literal["ph", "nonph"]] = Field(
+        ["ph", "nonph"], min_length=1, description="PWE models simulated (pwe_ph, pwe_nonph)"
     )
     change_months: Pos = 6.0
     accrual_months: Pos = 24.0

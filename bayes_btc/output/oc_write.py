@@ -34,7 +34,7 @@ def write_oc(r: OCResult, folder: Path, prov: dict) -> None:
     for (e, model), g in r.table.groupby(["endpoint", "model"], sort=False):
         control = g["control_value"].iloc[0]
         rows = g[g["control_value"] == control]
-        if model == "pwe_ph":
+        if str(model).startswith("pwe"):
             rows = rows[~rows["scenario"].str.contains("late_hr")]
         name = f"oc_{e}_{model}.png"
         oc_curve(rows, r.margins[e], f"{e}, {model} (control {control:.3g})", figs / name)

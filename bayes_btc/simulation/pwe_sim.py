@@ -1,10 +1,12 @@
-"""The PWE PH model for simulated trials: compiled once per worker, data swapped per trial.
+"""The PWE models for simulated trials: compiled once per worker, data swapped per trial.
 
-The same model as `models/pwe.py` (PH variant): a Gaussian random walk on the baseline log
-hazard per interval, the named log-HR priors batched as a `prior` dimension, Poisson events
-with log-exposure offsets. Here events and exposure are `pm.Data` with fixed shapes (fixed cut
-points), so nutpie's `with_data` re-samples a new trial without recompiling. Historical
-control-median priors are not part of it (they need the MAP fit; see the OC settings docs).
+The same models as `models/pwe.py`: a Gaussian random walk on the baseline log hazard per
+interval, the named log-HR priors batched as a `prior` dimension, Poisson events with
+log-exposure offsets; PH (one log-HR) or non-PH (interval log-HRs on a random walk from the
+named prior, reported as the event-weighted average log-HR, as `pwe_nonph`). Here events
+and exposure are `pm.Data` with fixed shapes (fixed cut points), so nutpie's `with_data`
+re-samples a new trial without recompiling. Historical control-median priors are not part
+of it (they need the MAP fit; see the OC settings docs).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class PWESimModel:
     baseline_mean: float
     baseline_sd: float
     smoothing_sd: float
+    variant: str = "ph"  # "ph" or "nonph"
+    hr_smoothing_sd: float = 0.15  # non-PH: random-walk SD of the log-HR per interval step
+
+    @property
+    def model_name(self) -> str:
+        return f"pwe_{self.variant}"
 
     @property
     def names(self) -> list[str]:
@@ -38,7 +46,8 @@ class PWESimModel:
 
 
 def build_pwe_sim_model(spec: PWESimModel) -> pm.Model:
-    """Declare the PH PWE model with events/exposure as data of shape (prior, arm, interval)."""
+    """Declare the PH or non-PH PWE model with events/exposure as data of shape
+    (prior, arm, interval)."""
     priors = dict(spec.priors)
     w, mean, sd = mixture_arrays(priors)
     n_p, n_k = len(priors), spec.n_intervals
@@ -60,8 +69,22 @@ def build_pwe_sim_model(spec: PWESimModel) -> pm.Model:
             sigma=spec.smoothing_sd,
             dims=("prior", "interval"),
         )
-        log_hr = normal_mixture_rv("log_hr", prior_w, prior_mean, prior_sd, ("prior",))
-        log_h = pt.stack([log_h0 + log_hr[:, None], log_h0], axis=1)
+        if spec.variant == "ph":
+            log_hr = normal_mixture_rv("log_hr", prior_w, prior_mean, prior_sd, ("prior",))
+            log_hr_k = pt.broadcast_to(log_hr[:, None], (n_p, n_k))
+        else:
+            init = (
+                pm.Normal.dist(prior_mean[:, 0], prior_sd[:, 0])
+                if w.shape[-1] == 1
+                else pm.NormalMixture.dist(w=prior_w, mu=prior_mean, sigma=prior_sd)
+            )
+            log_hr_k = pm.GaussianRandomWalk(
+                "log_hr_interval",
+                init_dist=init,
+                sigma=spec.hr_smoothing_sd,
+                dims=("prior", "interval"),
+            )
+        log_h = pt.stack([log_h0 + log_hr_k, log_h0], axis=1)
         pm.Poisson("events_obs", mu=exposure * pt.exp(log_h), observed=events)
     return model
 
@@ -106,5 +129,11 @@ def sample_trial(
         progress_bar=False,
         save_warmup=False,
     )
-    log_hr = np.asarray(tree["posterior"]["log_hr"].values)  # (chain, draw, prior)
+    post = tree["posterior"]
+    if spec.variant == "ph":
+        log_hr = np.asarray(post["log_hr"].values)  # (chain, draw, prior)
+    else:  # event-weighted average of the interval log-HRs (share of all events per interval)
+        per = events.sum(axis=0)
+        w = per / per.sum() if per.sum() > 0 else np.full(per.shape, 1.0 / per.size)
+        log_hr = np.asarray(post["log_hr_interval"].values) @ w
     return (log_hr < np.log(margin_hr)).reshape(-1, n_p).mean(axis=0)
