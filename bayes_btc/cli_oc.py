@@ -88,8 +88,8 @@ def oc(
         bool, typer.Option("--resume", help="Continue from the chunks in <out>.partial/.")
     ] = False,
 ) -> None:
-    """Operating characteristics: P(declare NI) under true effects for every endpoint, model
-    and prior (exact for binary and summary log-HR; simulated for the PWE PH model)."""
+    """Operating characteristics: P(declare NI) under true effects for every endpoint, model and
+    prior (exact: binary, summary log-HR; simulated: PWE models)."""
     from bayes_btc.analysis.oc import run_oc
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
