@@ -440,3 +440,8 @@ def report(
     except InputError as exc:
         raise _fail(exc) from None
     typer.echo(f"rebuilt {md} and {page} in {time.perf_counter() - t0:.1f} s")
+
+
+from bayes_btc.cli_oc import oc as _oc_command  # noqa: E402  (keeps cli_oc free of cli)
+
+app.command("oc")(_oc_command)

@@ -26,6 +26,7 @@ from pydantic import (
 from scipy import stats
 
 from bayes_btc.errors import InputError, describe_validation_error, read_toml
+from bayes_btc.inputs.oc_settings import OCSettings
 from bayes_btc.inputs.trial import EndpointKind
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
@@ -352,6 +353,7 @@ class Plan(_Strict):
     pwe: PWESettings = PWESettings()
     historical: HistoricalSettings = HistoricalSettings()
     reconstruction: ReconstructionSettings = ReconstructionSettings()
+    operating_characteristics: OCSettings = OCSettings()
 
     @field_validator("endpoints")
     @classmethod

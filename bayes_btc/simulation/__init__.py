@@ -1,0 +1,1 @@
+"""Operating characteristics: exact enumeration, closed forms and simulated trials."""
