@@ -325,14 +325,15 @@ def report(
         Path, typer.Option("--results", help="Results folder written by `bayes-btc fit`.")
     ] = Path("results"),
 ) -> None:
-    """Rebuild report.md and report.html from a results folder, without refitting."""
+    """Rebuild the report (report.md, report.html, report.pdf) from a results folder, without
+    refitting; the figures drawn from its tables alone are redrawn first."""
     import time
 
-    from bayes_btc.output.report import write_report
+    from bayes_btc.output.redraw import rebuild_report
 
     t0 = time.perf_counter()
     try:
-        md, page = write_report(results)
+        written = rebuild_report(results)
     except InputError as exc:
         raise _fail(exc) from None
-    typer.echo(f"rebuilt {md} and {page} in {time.perf_counter() - t0:.1f} s")
+    typer.echo(f"rebuilt {', '.join(map(str, written))} in {time.perf_counter() - t0:.1f} s")
