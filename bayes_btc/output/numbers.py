@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 P_FLOOR = 1e-4  # probabilities closer than this to 0 or 1 are printed as bounds
 
 
@@ -33,3 +35,12 @@ def fmt(x: object, probability: bool = False) -> str:
             return str(int(v))
         return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
     return str(x)
+
+
+def probabilities(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A copy of a table with its probability columns printed by `fmt(..., probability=True)`."""
+    out = df.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = [fmt(v, probability=True) for v in out[c]]
+    return out
