@@ -1,5 +1,6 @@
 # make fit  : create .venv if needed, install the package, run `bayes-btc fit` into results/
-# make test : same set-up, then the whole test suite (slow sampling tests included)
+# make test : same set-up, headless Chromium if missing and installable (browser test of the
+#             report), then the whole test suite (slow sampling tests included)
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,7 +21,7 @@ fit: $(STAMP)
 	$(BIN)/bayes-btc fit
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	sh scripts/install-browser; $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
