@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayes_btc.analysis.result import Analysis
 from bayes_btc.analysis.table_figures import decision_probabilities
 from bayes_btc.decisions.rules import NI
 from bayes_btc.output.blocks import Block
@@ -41,7 +42,7 @@ def top_level_clauses(sentence: str) -> list[str]:
     return [c for c in out if c]
 
 
-def verdict(r: SavedResults, endpoint: str) -> tuple[str, str]:
+def verdict(r: SavedResults | Analysis, endpoint: str) -> tuple[str, str]:
     """(headline, sentence): is the treatment non-inferior on this endpoint, under which
     model x prior, with the reference analysis (first model, first prior) beside it."""
     t = r.plan.decision_threshold
@@ -74,10 +75,17 @@ def verdict(r: SavedResults, endpoint: str) -> tuple[str, str]:
     )
 
 
-def robustness(r: SavedResults, endpoint: str) -> str:
+def tipping_sentences(r: SavedResults | Analysis) -> list[str]:
+    """The tipping-point sentences of a saved folder or of a run."""
+    if isinstance(r, SavedResults):
+        return list(r.provenance.get("tipping_point") or [])
+    return list(r.tipping.sentences) if r.tipping is not None else []
+
+
+def robustness(r: SavedResults | Analysis, endpoint: str) -> str:
     """The tipping point in one clause: the weakest prior that reverses the conclusion (from
-    the saved tipping-point sentence), and whether that prior would be plausible."""
-    for sentence in r.provenance.get("tipping_point") or []:
+    the tipping-point sentence), and whether that prior would be plausible."""
+    for sentence in tipping_sentences(r):
         if sentence.startswith(f"{endpoint}:"):
             clauses = top_level_clauses(sentence)
             keep = [POSTERIOR_ASIDE.sub("", c) for c in clauses[1:3]]
@@ -86,7 +94,7 @@ def robustness(r: SavedResults, endpoint: str) -> str:
     return ""
 
 
-def audit_words(r: SavedResults, endpoint: str) -> str:
+def audit_words(r: SavedResults | Analysis, endpoint: str) -> str:
     """What the audit says about this endpoint's printed numbers, in one sentence."""
     a = r.audit.table
     mine = a[a["endpoint"] == endpoint]
@@ -101,6 +109,17 @@ def audit_words(r: SavedResults, endpoint: str) -> str:
         used = "" if pd.isna(b.used_in_fit) else f", fitted as {str(b.used_in_fit).split(' (')[0]}"
         findings.append(f"{b.arm}: {text}{used}")
     return f"Audit: {len(bad)} of {len(mine)} checks fail: " + "; ".join(findings) + "."
+
+
+def answer_paragraphs(r: SavedResults | Analysis) -> list[tuple[str, str]]:
+    """(lead, paragraph) per endpoint: verdict, tipping point and audit in plain words; from
+    a saved folder or straight from `run_analysis()` (the notebook)."""
+    out = []
+    for e in r.endpoints:
+        headline, words = verdict(r, e)
+        text = " ".join(s for s in (words, robustness(r, e), audit_words(r, e)) if s)
+        out.append((f"{e} ({r.study.label(e)}): {headline}", text))
+    return out
 
 
 def answer_blocks(r: SavedResults) -> list[Block]:
@@ -125,10 +144,7 @@ def answer_blocks(r: SavedResults) -> list[Block]:
             f"margin ({'; '.join(margins)}).",
         ),
     ]
-    for e in r.endpoints:
-        headline, words = verdict(r, e)
-        text = " ".join(s for s in (words, robustness(r, e), audit_words(r, e)) if s)
-        blocks.append(Block("answer", text, f"{e} ({r.study.label(e)}): {headline}"))
+    blocks += [Block("answer", text, lead) for lead, text in answer_paragraphs(r)]
     figs = figures_by_stem(r)
     if SUMMARY_FIGURE in figs:
         path, caption = figs[SUMMARY_FIGURE]
