@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from bayes_btc.models.fit import Fit
+from bayes_btc.output.figures.layout import save
 
 
 def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -> Path:
@@ -28,7 +29,12 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
     ncol = min(4, len(chosen))
     nrow = math.ceil(len(chosen) / ncol)
     fig, axes = plt.subplots(
-        nrow, ncol, figsize=(3.6 * ncol, 2.6 * nrow + 0.6), dpi=110, squeeze=False
+        nrow,
+        ncol,
+        figsize=(3.6 * ncol, 2.6 * nrow + 0.6),
+        dpi=110,
+        squeeze=False,
+        layout="constrained",
     )
     for ax, f in zip(axes.ravel(), chosen, strict=False):
         x = np.asarray(f.draws[quantity].transpose("chain", "draw").values, dtype=float)
@@ -69,7 +75,4 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
         "grey 95% band, mean the chains agree",
         fontsize=9.5,
     )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)

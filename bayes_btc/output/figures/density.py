@@ -16,7 +16,9 @@ from scipy import stats
 
 from bayes_btc.decisions.rules import Rule
 from bayes_btc.models.fit import BETA_PRIOR_KEYS, NORMAL_PRIOR_KEYS, Fit, has_simple_prior
+from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import log_hr_axis
+from bayes_btc.output.numbers import fmt
 from bayes_btc.priors.mixtures import NormalMixture
 
 
@@ -247,7 +249,9 @@ def prior_likelihood_posterior(
     else:
         raise ValueError(f"{model!r} is not a conjugate model (no closed-form posterior)")
     names = _arm_names(cell[0], arms)
-    fig, axes = plt.subplots(1, len(cell), figsize=(4.6 * len(cell) + 0.4, 4.6), dpi=110)
+    fig, axes = plt.subplots(
+        1, len(cell), figsize=(4.6 * len(cell) + 0.4, 4.6), dpi=110, layout="constrained"
+    )
     axes = np.atleast_1d(axes)
     probs: dict[str, float] = {}
     for ax, f in zip(axes, cell, strict=True):
@@ -259,7 +263,8 @@ def prior_likelihood_posterior(
         ax.text(
             0.97,
             0.97,
-            f"P(NI) = {p_exact:.4f} exact\n(MCMC {p_mcmc:.4f})",
+            f"P(NI) = {fmt(p_exact, probability=True)} exact\n"
+            f"(MCMC {fmt(p_mcmc, probability=True)})",
             transform=ax.transAxes,
             ha="right",
             va="top",
@@ -269,12 +274,10 @@ def prior_likelihood_posterior(
         ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # room for the P(NI) box
         ax.title.set_fontsize(8.5)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
     what = "hazard ratio" if kind == "normal" else f"rate difference {names[0]} - {names[1]}"
     fig.suptitle(f"{endpoint} | {model}: prior, likelihood and posterior of the {what}")
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return path, probs
 
 

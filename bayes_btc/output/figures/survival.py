@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bayes_btc.models.pwe_data import PWETable
+from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import log_hr_axis
 
 
@@ -30,7 +31,13 @@ def km_vs_posterior(
     from lifelines import KaplanMeierFitter
 
     fig, axes = plt.subplots(
-        1, len(bands), figsize=(5.2 * len(bands), 4.0), dpi=110, sharey=True, squeeze=False
+        1,
+        len(bands),
+        figsize=(5.2 * len(bands), 4.0),
+        dpi=110,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
     )
     for ax, (model, b) in zip(axes[0], bands.items(), strict=True):
         for i, (role, label) in enumerate(zip(("treatment", "control"), arms, strict=True)):
@@ -49,10 +56,7 @@ def km_vs_posterior(
         )
         ax.legend(fontsize=7)
     fig.suptitle(f"{title}: Kaplan-Meier against posterior survival", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def interval_hazard_ratios(
@@ -70,7 +74,7 @@ def interval_hazard_ratios(
     lo, med, hi, avg = bands["lo"], bands["median"], bands["hi"], bands["average"]
     k = table.n_intervals
     edges = table.edges
-    fig, ax = plt.subplots(figsize=(7.0, 4.4), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.0, 4.4), dpi=110, layout="constrained")
     ax.stairs(hi, edges, baseline=lo, fill=True, color="C0", alpha=0.25, label="95% interval")
     ax.stairs(med, edges, color="C0", lw=1.8, baseline=None, label="posterior median")
     ax.axhline(1.0, color="0.3", lw=0.8, label="HR = 1")
@@ -106,7 +110,4 @@ def interval_hazard_ratios(
     )
     ax.title.set_fontsize(10)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)

@@ -22,6 +22,7 @@ from bayes_btc.decisions.tipping import (
     threshold_contour,
 )
 from bayes_btc.decisions.tipping_words import format_probability, quantity_label
+from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import log_hr_axis
 
 _OUTLINE = [patheffects.withStroke(linewidth=3.2, foreground="black")]
@@ -56,7 +57,7 @@ def heatmap(
     t, c = info["arms"]
     x, y, z = grid_arrays(d)
     ex, ey = _edges(x, kx), _edges(y, ky)
-    fig, ax = plt.subplots(figsize=(7.2, 5.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.2, 5.8), dpi=110, layout="constrained")
     mesh = ax.pcolormesh(ex, ey, z, cmap="viridis", vmin=0, vmax=1, shading="flat")
     fig.colorbar(mesh, ax=ax, label=f"posterior {quantity_label(info)}")
     if log:
@@ -135,7 +136,5 @@ def heatmap(
         f"threshold {threshold:g}",
         fontsize=9.5,
     )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return Path(path)
