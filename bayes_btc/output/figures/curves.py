@@ -17,6 +17,15 @@ from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import PRIOR_STYLES, log_hr_axis
 
 
+def legend_entries(axes: object) -> tuple[list, list[str]]:
+    """Legend handles and labels of several panels, each label once, in first-seen order."""
+    seen: dict[str, object] = {}
+    for ax in axes:  # type: ignore[attr-defined]
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, h)
+    return list(seen.values()), list(seen)
+
+
 def ni_curves(
     ni: pd.DataFrame, endpoint: str, margin: float, threshold: float, xlabel: str, path: Path
 ) -> Path:
@@ -42,7 +51,8 @@ def ni_curves(
                 )  # fmt: skip
         ax.axhline(threshold, color="0.3", lw=0.8, label=f"threshold {threshold:g}")
         ax.axvline(margin, color="firebrick", lw=0.9, ls="--", label=f"plan margin {margin:g}")
-        ax.set_title(model if len(models) > 1 else f"{endpoint}", fontsize=9.5)
+        title = model if len(models) > 1 else f"{endpoint}: P(NI) by margin ({model})"
+        ax.set_title(title, fontsize=9.5)
         ax.set_ylim(0, 1.02)
         ax.grid(color="0.93", lw=0.6)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6))
@@ -52,7 +62,9 @@ def ni_curves(
     fig.supylabel("posterior P(non-inferior)", fontsize=9.5)
     if len(models) > 1:
         fig.suptitle(f"{endpoint}: probability of non-inferiority by margin", fontsize=10.5)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles, labels = legend_entries(axes.flat)
+    order = sorted(range(len(labels)), key=lambda i: labels[i] not in priors)  # priors first
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     fig.legend(
         handles, labels, loc="outside right upper", fontsize=8.5, frameon=False, title="prior"
     )
@@ -99,7 +111,7 @@ def forest(
         ax.set_ylim(-0.5, len(models) - 0.5)
         ax.set_title(e, fontsize=10, loc="left")
         ax.grid(axis="x", color="0.93", lw=0.6)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles, labels = legend_entries(axes[:, 0])
     fig.legend(handles, labels, loc="outside right upper", fontsize=8.5, frameon=False)
     last = axes[-1, 0]
     if log:
