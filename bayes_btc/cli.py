@@ -324,16 +324,23 @@ def report(
     results: Annotated[
         Path, typer.Option("--results", help="Results folder written by `bayes-btc fit`.")
     ] = Path("results"),
+    redraw: Annotated[
+        bool,
+        typer.Option(
+            "--redraw-figures",
+            help="Redraw every figure drawn from the saved tables (default: only missing ones).",
+        ),
+    ] = False,
 ) -> None:
     """Rebuild the report (report.md, report.html, report.pdf) from a results folder, without
-    refitting; the figures drawn from its tables alone are redrawn first."""
+    refitting; figures drawn from its tables alone are drawn first if missing."""
     import time
 
     from bayes_btc.output.redraw import rebuild_report
 
     t0 = time.perf_counter()
     try:
-        written = rebuild_report(results)
+        written = rebuild_report(results, redraw=redraw)
     except InputError as exc:
         raise _fail(exc) from None
     typer.echo(f"rebuilt {', '.join(map(str, written))} in {time.perf_counter() - t0:.1f} s")

@@ -1,6 +1,7 @@
-"""Redraws the figures a saved results folder can draw from its tables alone (P(NI) summary,
-P(NI) by margin, forest plots) and updates figures/index.json, so `bayes-btc report` picks up
-figure changes without refitting. Figures that need the posterior draws are kept as saved."""
+"""Draws the figures a saved results folder can draw from its tables alone (P(NI) summary,
+P(NI) by margin, forest plots) when it lacks them, or all of them on request, and updates
+figures/index.json, so `bayes-btc report` shows them without refitting. Figures that need the
+posterior draws are kept as saved."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ from bayes_btc.output.report import write_report
 from bayes_btc.output.saved import SavedResults, load_results
 
 
-def redraw_table_figures(r: SavedResults) -> list[dict]:
-    """Redraw the table-drawn figures of a saved folder; new figures (such as the summary)
-    go first in the index, redrawn ones keep their place. Returns the new index."""
+def redraw_table_figures(r: SavedResults, every: bool = False) -> list[dict]:
+    """Draw the table-drawn figures a saved folder lacks (all of them with `every`; saved
+    tables carry 6 significant digits, so a redrawn figure may differ from the fit's by a
+    pixel); new figures (such as the summary) go first in the index, redrawn ones keep their
+    place. Returns the new index."""
     folder = r.folder / "figures"
     index = json.loads((folder / "index.json").read_text())
-    specs = table_figure_specs(r)
+    have = {i["file"] for i in index if (folder / i["file"]).exists()}
+    specs = [s for s in table_figure_specs(r) if every or f"{s.file}.png" not in have]
+    if not specs:
+        return index
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         fresh = draw_figures(specs, Path(tmp))
         for item in fresh:
@@ -35,7 +41,8 @@ def redraw_table_figures(r: SavedResults) -> list[dict]:
     return merged
 
 
-def rebuild_report(folder: str | Path) -> list[Path]:
-    """Redraw the table-drawn figures of a saved folder, then rewrite its report files."""
-    redraw_table_figures(load_results(folder))
+def rebuild_report(folder: str | Path, redraw: bool = False) -> list[Path]:
+    """Draw the table-drawn figures a saved folder lacks (all with `redraw`), then rewrite
+    its report files."""
+    redraw_table_figures(load_results(folder), every=redraw)
     return write_report(Path(folder))

@@ -108,7 +108,7 @@ def audit_words(r: SavedResults | Analysis, endpoint: str) -> str:
         text = str(b.finding).split(" (")[0].split(": ")[0].split("; ")[0]
         used = "" if pd.isna(b.used_in_fit) else f", fitted as {str(b.used_in_fit).split(' (')[0]}"
         findings.append(f"{b.arm}: {text}{used}")
-    return f"Audit: {len(bad)} of {len(mine)} checks fail: " + "; ".join(findings) + "."
+    return f"Audit: {len(bad)} of {len(mine)} checks failed: " + "; ".join(findings) + "."
 
 
 def answer_paragraphs(r: SavedResults | Analysis) -> list[tuple[str, str]]:
@@ -132,7 +132,9 @@ def answer_blocks(r: SavedResults) -> list[Block]:
     if "survival" in kinds:
         margins.append(f"HR ({treatment} vs {control}) < {m.hr:g} for survival")
     if "efficacy" in kinds:
-        margins.append(f"rate difference ({treatment} - {control}) > {m.efficacy_rate_diff:g}")
+        margins.append(
+            f"rate difference ({treatment} - {control}) > {m.efficacy_rate_diff:g} for response"
+        )
     if "harm" in kinds:
         margins.append(f"rate difference < {m.harm_rate_diff:g} for each adverse event")
     blocks = [
