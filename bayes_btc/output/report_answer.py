@@ -53,7 +53,8 @@ def verdict(r: SavedResults | Analysis, endpoint: str) -> tuple[str, str]:
     first = d.iloc[0]
     ref = f"reference analysis {first['model']}, {first['prior']} prior: {_p(first['p'])}"
     shown = d[d["non_inferior"]]
-    span = f"{_p(d['p'].min())} to {_p(d['p'].max())}"
+    lo, hi = _p(d["p"].min()), _p(d["p"].max())
+    span = f"all {lo}" if lo == hi else f"{lo} to {hi}"
     if len(shown) == len(d):
         return (
             "non-inferior",
@@ -102,7 +103,7 @@ def audit_words(r: SavedResults | Analysis, endpoint: str) -> str:
         return ""
     bad = mine[~mine["consistent"].astype(bool)]
     if not len(bad):
-        return f"Audit: the printed numbers pass all {len(mine)} checks."
+        return f"Audit: the input passes all {len(mine)} checks."
     findings = []
     for b in bad.itertuples():
         text = str(b.finding).split(" (")[0].split(": ")[0].split("; ")[0]

@@ -33,8 +33,8 @@ def evidence_blocks(r: SavedResults) -> list[Block]:
         Block("h2", "The evidence, endpoint by endpoint"),
         Block(
             "p",
-            "Per endpoint: P(NI) as the margin moves (the plan's margin dashed, the "
-            "threshold as a line); the tipping point (how strong a prior on "
+            "Per endpoint, where they apply: P(NI) as the margin moves (the plan's margin "
+            "dashed, the threshold as a line); the tipping point (how strong a prior on "
             f"{treatment} vs {control} would have to be to reverse the conclusion); prior, "
             "likelihood and posterior with the non-inferiority region shaded; and for "
             "survival, the posterior survival curves over the Kaplan-Meier of the data they "
