@@ -15,6 +15,12 @@ Tables = Any  # an `Analysis` or a saved results folder: study, plan, endpoints,
 # summary, noninferiority and decisions tables
 
 
+def all_priors(r: Tables) -> list[str]:
+    """Every prior of the run, in first-seen order: one colour and marker per prior across
+    the table-drawn figures."""
+    return list(dict.fromkeys(r.noninferiority["prior"]))
+
+
 def decision_probabilities(decisions: pd.DataFrame) -> pd.Series:
     """The probability each decision uses: exact where the model is conjugate, else MCMC."""
     exact = decisions["probability_exact"]
@@ -37,6 +43,7 @@ def summary_spec(r: Tables) -> FigureSpec:
             "endpoints": list(r.endpoints),
             "threshold": r.plan.decision_threshold,
             "title": f"P({treatment} non-inferior to {control}) at the plan's margin",
+            "priors": all_priors(r),
         },
     )
 
@@ -52,6 +59,7 @@ def table_figure_specs(r: Tables) -> list[FigureSpec]:
     }
     threshold = r.plan.decision_threshold
     out = [summary_spec(r)]
+    priors = all_priors(r)
     curves = r.noninferiority[r.noninferiority["estimand"] == CURVE]
     for e in r.endpoints:
         out.append(
@@ -65,6 +73,7 @@ def table_figure_specs(r: Tables) -> list[FigureSpec]:
                     "margin": r.rules[e].ni.margin,
                     "threshold": threshold,
                     "xlabel": xlabel[r.kinds[e]],
+                    "priors": priors,
                 },
             )
         )
@@ -90,5 +99,6 @@ def _forest(
         "margins": margins,
         "xlabel": xlabel,
         "log": quantity == "hr",
+        "priors": all_priors(a),
     }
     return FigureSpec("forest", f"forest_{quantity}", caption, data)

@@ -27,13 +27,20 @@ def legend_entries(axes: object) -> tuple[list, list[str]]:
 
 
 def ni_curves(
-    ni: pd.DataFrame, endpoint: str, margin: float, threshold: float, xlabel: str, path: Path
+    ni: pd.DataFrame,
+    endpoint: str,
+    margin: float,
+    threshold: float,
+    xlabel: str,
+    path: Path,
+    priors: list[str] | None = None,
 ) -> Path:
     """P(non-inferior) against the margin: one panel per model, one line per prior (same
     colour and style for a prior in every panel), one legend beside the panels."""
     d = ni[(ni["endpoint"] == endpoint) & (ni["estimand"] == CURVE)]
     models = list(dict.fromkeys(d["model"]))
-    priors = list(dict.fromkeys(d["prior"]))
+    order = priors or list(dict.fromkeys(d["prior"]))  # colour and style per prior
+    priors = [p for p in order if p in set(d["prior"])]
     ncol = min(2, len(models))
     nrow = math.ceil(len(models) / ncol)
     fig, axes = plt.subplots(
@@ -42,12 +49,12 @@ def ni_curves(
     )  # fmt: skip
     for ax, model in zip(axes.flat, models, strict=False):
         g = d[d["model"] == model]
-        for j, prior in enumerate(priors):
-            p = g[g["prior"] == prior]
+        for prior in priors:
+            p, k = g[g["prior"] == prior], order.index(prior)
             if len(p):
                 ax.plot(
-                    p["margin"], p["probability"], PRIOR_STYLES[j % len(PRIOR_STYLES)],
-                    color=f"C{j}", lw=1.6, label=prior,
+                    p["margin"], p["probability"], PRIOR_STYLES[k % len(PRIOR_STYLES)],
+                    color=f"C{k % 10}", lw=1.6, label=prior,
                 )  # fmt: skip
         ax.axhline(threshold, color="0.3", lw=0.8, label=f"threshold {threshold:g}")
         ax.axvline(margin, color="firebrick", lw=0.9, ls="--", label=f"plan margin {margin:g}")
@@ -79,13 +86,15 @@ def forest(
     xlabel: str,
     path: Path,
     log: bool = False,
+    priors: list[str] | None = None,
 ) -> Path:
     """Posterior median and 95% interval of `quantity`: one panel per endpoint, one row per
     model, priors side by side in colour (legend beside the panels), a shared x axis with few
     plain-number ticks, the NI margin dashed."""
     d = summary[summary["quantity"] == quantity].reset_index(drop=True)
     endpoints = list(dict.fromkeys(d["endpoint"]))
-    priors = list(dict.fromkeys(d["prior"]))
+    order = priors or list(dict.fromkeys(d["prior"]))  # colour per prior
+    priors = [p for p in order if p in set(d["prior"])]
     sizes = [d.loc[d["endpoint"] == e, "model"].nunique() for e in endpoints]
     fig, axes = plt.subplots(
         len(endpoints), 1, figsize=(8.2, 0.55 * sum(sizes) + 0.6 * len(endpoints) + 1.0),
@@ -102,8 +111,9 @@ def forest(
             if not len(p):
                 continue
             y = p["model"].map(rows).to_numpy() + (len(priors) - 1) / 2 * step - j * step
-            ax.hlines(y, p["q2.5"], p["q97.5"], color=f"C{j}", lw=1.5)
-            ax.plot(p["q50"], y, "o", color=f"C{j}", ms=4.5, label=prior)
+            colour = f"C{order.index(prior) % 10}"
+            ax.hlines(y, p["q2.5"], p["q97.5"], color=colour, lw=1.5)
+            ax.plot(p["q50"], y, "o", color=colour, ms=4.5, label=prior)
         ax.axvline(ref, color="0.5", lw=0.8)
         if e in margins:
             ax.axvline(margins[e], color="firebrick", ls="--", lw=1.0, label="NI margin")

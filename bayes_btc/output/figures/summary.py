@@ -19,7 +19,12 @@ MARKERS = ["o", "s", "D", "^", "v", "P", "X", "*"]
 
 
 def ni_summary(
-    table: pd.DataFrame, endpoints: list[str], threshold: float, title: str, path: Path
+    table: pd.DataFrame,
+    endpoints: list[str],
+    threshold: float,
+    title: str,
+    path: Path,
+    priors: list[str] | None = None,
 ) -> Path:
     """One row per endpoint x model, one marker per prior; filled where P(NI) reaches the
     threshold. Rows of one endpoint are grouped between light rules."""
@@ -32,7 +37,8 @@ def ni_summary(
         for r, s in zip(rows.itertuples(), several, strict=True)
     ]
     y = {(r.endpoint, r.model): len(rows) - 1 - i for i, r in enumerate(rows.itertuples())}
-    priors = list(dict.fromkeys(table["prior"]))
+    order = priors or list(dict.fromkeys(table["prior"]))  # colour and marker per prior
+    priors = [p for p in order if p in set(table["prior"])]
     handles: list[Line2D] = []
     fig, ax = plt.subplots(figsize=(8.6, 0.36 * len(rows) + 1.5), dpi=110, layout="constrained")
     for j, prior in enumerate(priors):
@@ -40,8 +46,9 @@ def ni_summary(
         yy = np.array([y[(e, m)] for e, m in zip(g["endpoint"], g["model"], strict=True)])
         offset = (j - (len(priors) - 1) / 2) * 0.11
         shown = g["probability"].to_numpy() >= threshold
-        colour = f"C{j}"
-        marker = MARKERS[j % len(MARKERS)]
+        k = order.index(prior)
+        colour = f"C{k % 10}"
+        marker = MARKERS[k % len(MARKERS)]
         ax.scatter(
             g["probability"][shown], yy[shown] + offset, marker=marker, s=46, color=colour,
             zorder=3,
