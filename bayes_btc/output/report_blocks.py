@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bayes_btc.decisions.rules import NI
+from bayes_btc.decisions.rules import CURVE, NI
 from bayes_btc.inputs.datakey import RECONSTRUCTED_SUFFIX
 from bayes_btc.output.blocks import Block
 from bayes_btc.output.numbers import probabilities
@@ -89,6 +89,7 @@ def appendix_blocks(a: SavedResults, assumptions: list[str]) -> list[Block]:
             "Posterior probability of non-inferiority at the plan's margins",
             [Block("table", probabilities(ni := ni_pivot(a), list(ni.columns[4:])))],
         ),
+        ("P(NI) over the margin grid: every model x prior x margin", margin_grid_blocks(a)),
         (
             "Decisions in words",
             [
@@ -375,3 +376,34 @@ def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:
         & s["quantity"].str.match(r"^(median_|s\d|rmst)")
     )
     return s.loc[keep, ["endpoint", "model", "quantity", "q50", "q2.5", "q97.5"]]
+
+
+MARGINS_PER_TABLE = 11  # margin columns per table, so a table fits an A4 page width
+
+
+def margin_grid_blocks(a: SavedResults) -> list[Block]:
+    """P(NI) at every margin of the plan's grid: per endpoint, one row per model x prior and
+    one column per margin (split into tables of at most MARGINS_PER_TABLE margins)."""
+    d = a.noninferiority[a.noninferiority["estimand"] == CURVE]
+    blocks = [
+        Block(
+            "p",
+            "The numbers behind the P(NI)-by-margin figures (noninferiority.csv, estimand "
+            f"{CURVE}); margins on the scale of each endpoint's rule.",
+        )
+    ]
+    for e in a.endpoints:
+        g = d[d["endpoint"] == e]
+        if not len(g):
+            continue
+        wide = g.pivot_table(
+            index=["model", "prior"], columns="margin", values="probability", sort=False
+        )
+        margins = list(wide.columns)
+        blocks.append(Block("p", f"{e} ({g['direction'].iloc[0]}):"))
+        for i in range(0, len(margins), MARGINS_PER_TABLE):
+            part = wide[margins[i : i + MARGINS_PER_TABLE]]
+            part.columns = [f"{m:g}" for m in part.columns]
+            part = part.reset_index()
+            blocks.append(Block("table", probabilities(part, list(part.columns[2:]))))
+    return blocks
