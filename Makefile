@@ -1,5 +1,6 @@
 # make fit  : create .venv if needed, install the package, run `bayes-btc fit` into results/
-# make test : same set-up, then the whole test suite (slow sampling tests included)
+# make test : same set-up, headless Chromium if missing and installable (browser test of the
+#             report), then the whole test suite (slow sampling tests included)
 # set-up    : exact versions and hashes from requirements.lock (made by scripts/lock), then the
 #             package itself without dependencies; re-run when the lock or pyproject.toml changes
 VENV  := .venv
@@ -23,7 +24,7 @@ fit: $(STAMP)
 	$(BIN)/bayes-btc fit
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	sh scripts/install-browser; $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -428,18 +428,26 @@ def report(
     results: Annotated[
         Path, typer.Option("--results", help="Results folder written by `bayes-btc fit`.")
     ] = Path("results"),
+    redraw: Annotated[
+        bool,
+        typer.Option(
+            "--redraw-figures",
+            help="Redraw every figure drawn from the saved tables (default: only missing ones).",
+        ),
+    ] = False,
 ) -> None:
-    """Rebuild report.md and report.html from a results folder, without refitting."""
+    """Rebuild the report (report.md, report.html, report.pdf) from a results folder, without
+    refitting; figures drawn from its tables alone are drawn first if missing."""
     import time
 
-    from bayes_btc.output.report import write_report
+    from bayes_btc.output.redraw import rebuild_report
 
     t0 = time.perf_counter()
     try:
-        md, page = write_report(results)
+        written = rebuild_report(results, redraw=redraw)
     except InputError as exc:
         raise _fail(exc) from None
-    typer.echo(f"rebuilt {md} and {page} in {time.perf_counter() - t0:.1f} s")
+    typer.echo(f"rebuilt {', '.join(map(str, written))} in {time.perf_counter() - t0:.1f} s")
 
 
 from bayes_btc.cli_oc import oc as _oc_command  # noqa: E402  (keeps cli_oc free of cli)

@@ -1,5 +1,5 @@
 """Which figures a run shows, and the numbers each one draws (`FigureSpec`s, in report order):
-P(NI) by margin per endpoint, forest plots, Kaplan-Meier against posterior survival,
+the table-drawn ones (`table_figures`), Kaplan-Meier against posterior survival,
 prior/likelihood/posterior of the conjugate fits, interval hazard ratios of the non-PH model,
 rank plots, historical priors and tipping-point heat maps."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayes_btc.analysis.result import Analysis, FigureSpec
-from bayes_btc.decisions.rules import CURVE
+from bayes_btc.analysis.table_figures import table_figure_specs
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
 from bayes_btc.models.fit import EXACT_DRAWS, has_simple_prior
 from bayes_btc.models.pwe import MODEL_NAMES, interval_hr_bands, survival_bands
@@ -28,39 +28,10 @@ def _model_name(base: str, key: DataKey) -> str:
 
 def figure_specs(a: Analysis) -> list[FigureSpec]:
     """Every figure of the run, with its caption, in the order the report shows them."""
-    treatment, control = a.study.arms
-    xlabel = {
-        "survival": f"HR margin ({treatment} vs {control})",
-        "efficacy": f"rate difference margin ({treatment} - {control})",
-        "harm": f"rate difference margin ({treatment} - {control})",
-    }
+    control = a.study.arms[1]
     threshold = a.plan.decision_threshold
-    out = []
-    curves = a.noninferiority[a.noninferiority["estimand"] == CURVE]
-    for e in a.endpoints:
-        out.append(
-            FigureSpec(
-                "ni_curve",
-                f"ni_curve_{e}",
-                f"{e}: P(non-inferior) by margin",
-                {
-                    "ni": curves[curves["endpoint"] == e],
-                    "endpoint": e,
-                    "margin": a.rules[e].ni.margin,
-                    "threshold": threshold,
-                    "xlabel": xlabel[a.kinds[e]],
-                },
-            )
-        )
-    surv = {e: a.rules[e].ni.margin for e in a.endpoints if a.kinds[e] == "survival"}
-    if surv:
-        out.append(
-            _forest(a, "hr", 1.0, surv, f"hazard ratio {treatment} vs {control} (log scale)")
-        )
+    out = table_figure_specs(a)
     out += _survival_specs(a)
-    rates = {e: a.rules[e].ni.margin for e in a.endpoints if a.kinds[e] != "survival"}
-    if rates:
-        out.append(_forest(a, "rate_diff", 0.0, rates, f"rate difference {treatment} - {control}"))
     out += _model_specs(a)
     if a.historical is not None:
         for e in a.historical.priors:
@@ -83,21 +54,6 @@ def figure_specs(a: Analysis) -> list[FigureSpec]:
                 )
             )
     return out
-
-
-def _forest(
-    a: Analysis, quantity: str, ref: float, margins: dict[str, float], xlabel: str
-) -> FigureSpec:
-    caption = "Hazard ratios" if quantity == "hr" else "Rate differences"
-    data = {
-        "summary": a.summary,
-        "quantity": quantity,
-        "ref": ref,
-        "margins": margins,
-        "xlabel": xlabel,
-        "log": quantity == "hr",
-    }
-    return FigureSpec("forest", f"forest_{quantity}", caption, data)
 
 
 def _survival_specs(a: Analysis) -> list[FigureSpec]:

@@ -22,7 +22,15 @@ from bayes_btc.models.pwe_data import PWETable
 from bayes_btc.priors.map_prior import HistoricalPriors
 
 FigureKind = Literal[
-    "ni_curve", "forest", "km", "density", "interval_hr", "ranks", "historical", "tipping"
+    "summary",
+    "ni_curve",
+    "forest",
+    "km",
+    "density",
+    "interval_hr",
+    "ranks",
+    "historical",
+    "tipping",
 ]
 
 

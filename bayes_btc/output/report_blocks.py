@@ -1,24 +1,18 @@
-"""The report's content, in reading order, as blocks built from a saved results folder: at a
-glance, the question and plan, assumptions, audit, P(NI), decisions in words, survival models
-side by side, historical priors, tipping point, figures, exact checks and diagnostics."""
+"""The report's appendix as collapsible sections built from a saved results folder: at a
+glance, the question and plan, assumptions, audit, P(NI) for every model x prior, decisions
+in words, survival models side by side, historical priors, tipping point, further figures,
+exact checks and diagnostics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pandas as pd
 
-from bayes_btc.decisions.rules import NI, endpoint_rules
-from bayes_btc.inputs.datakey import RECONSTRUCTED_SUFFIX, is_reconstructed
+from bayes_btc.decisions.rules import CURVE, NI, endpoint_rules
+from bayes_btc.inputs.datakey import RECONSTRUCTED_SUFFIX
+from bayes_btc.output.blocks import Block
+from bayes_btc.output.numbers import probabilities
+from bayes_btc.output.report_evidence import appendix_figures
 from bayes_btc.output.saved import SavedResults
-
-
-@dataclass(frozen=True)
-class Block:
-    kind: str  # h2, h3, p, list, table, figure
-    content: object
-    extra: str = ""
 
 
 def ni_pivot(a: SavedResults) -> pd.DataFrame:
@@ -34,150 +28,155 @@ def ni_pivot(a: SavedResults) -> pd.DataFrame:
     return wide
 
 
-def build_blocks(a: SavedResults, figures: dict[str, Path], assumptions: list[str]) -> list[Block]:
-    """The report's content, in reading order."""
+SPREAD_PROBABILITIES = ("pooled", "min", "q25", "median", "q75", "max")
+
+
+def appendix_blocks(a: SavedResults, assumptions: list[str]) -> list[Block]:
+    """The appendix: every table (model x prior x margin), the decisions in words, the plan,
+    assumptions, audit, survival models side by side, historical priors, exact checks,
+    diagnostics and the figures the main part does not show; each a collapsible section."""
     p, t = a.plan, a.plan.decision_threshold
     treatment, control = a.study.arms
-    priors = prior_table(a)
     audit = a.audit.table
-    flagged = audit[~audit["consistent"]]
+    flagged = audit[~audit["consistent"].astype(bool)]
     diag = a.diagnostics
-    blocks = [
-        Block(
-            "p",
-            f"Study {a.study.id}: {a.study.title}. Source: {a.study.source}. Data level: "
-            f"{a.study.data_level}"
-            + (
-                "; survival is also fitted to RECONSTRUCTED pseudo-patient data (models "
-                f"ending in {RECONSTRUCTED_SUFFIX}), which are not trial data"
-                if a.summary["model"].map(is_reconstructed).any()
-                else ""
-            )
-            + ". See 'Assumptions and approximations' for what is reconstructed, assumed or "
-            "approximate.",
-            "note",
+    figures = appendix_figures(a)
+    sections: list[tuple[str, list[Block]]] = [
+        (
+            "At a glance: decisions under the first-named prior",
+            [
+                Block(
+                    "p",
+                    f"P(non-inferior) at the plan's margins under the first-named prior of "
+                    f"each family; 'yes' when it reaches {t:g}.",
+                ),
+                Block("table", probabilities(at_a_glance(a), ["P(NI)"])),
+            ],
         ),
-        Block("h2", "At a glance"),
-        Block(
-            "p",
-            f"P(non-inferior) at the plan's margins under the first-named prior of each "
-            f"family; 'yes' when it reaches {t:g}. All models, priors and margins follow.",
+        (
+            "The question and the plan",
+            [
+                Block(
+                    "p",
+                    f"Is {treatment} non-inferior (or, where the plan's margin asks it, "
+                    f"superior) to {control}? For each endpoint, model and prior the posterior "
+                    "probability of the plan's margin rule (P(NI)) is compared with the "
+                    f"decision threshold {t:g}. " + margins_sentence(a),
+                ),
+                Block("table", prior_table(a)),
+            ],
         ),
-        Block("table", at_a_glance(a)),
-        Block("h2", "The question and the plan"),
-        Block(
-            "p",
-            f"Is {treatment} non-inferior (or, where the plan's margin asks it, superior) to "
-            f"{control}? For each endpoint, model and prior the posterior probability of the "
-            f"plan's margin rule (P(NI)) is compared with the decision threshold {t:g}. "
-            + margins_sentence(a),
+        ("Assumptions and approximations", [Block("list", assumptions)]),
+        (
+            "Audit of the inputs",
+            [
+                Block(
+                    "p",
+                    f"{len(audit)} checks, {len(flagged)} inconsistencies. Each printed "
+                    "number is taken as exact up to its printed precision.",
+                ),
+                Block(
+                    "table",
+                    flagged[["endpoint", "arm", "check", "reported", "finding", "used_in_fit"]]
+                    if len(flagged)
+                    else audit.head(0),
+                ),
+            ],
         ),
-        Block("table", priors),
-        Block("h2", "Assumptions and approximations"),
-        Block("list", assumptions),
-        Block("h2", "Audit of the inputs"),
-        Block(
-            "p",
-            f"{len(audit)} checks, {len(flagged)} inconsistencies. Each printed number "
-            "is taken as exact up to its printed precision.",
+        (
+            "Posterior probability of non-inferiority at the plan's margins",
+            [
+                Block("table", probabilities(ni := ni_pivot(a), list(ni.columns[4:]))),
+                Block("p", shown_sentence(a, t)),
+            ],
         ),
-        Block(
-            "table",
-            flagged[["endpoint", "arm", "check", "reported", "finding", "used_in_fit"]]
-            if len(flagged)
-            else audit.head(0),
+        ("P(NI) over the margin grid: every model x prior x margin", margin_grid_blocks(a)),
+        (
+            "Decisions in words",
+            [
+                Block(
+                    "p",
+                    "Decisions use the exact posterior probability where the model is "
+                    f"conjugate (the estimate from its {conjugate_draws(a)} is shown beside "
+                    "it), and the MCMC estimate otherwise.",
+                ),
+                Block("list", list(a.decisions["statement"])),
+            ],
         ),
-        Block("h2", "Posterior probability of non-inferiority at the plan's margins"),
-        Block("table", ni_pivot(a)),
-        Block("p", shown_sentence(a, t)),
-        Block("h3", "Decisions in words"),
-        Block(
-            "p",
-            "Decisions use the exact posterior probability where the model is conjugate (the "
-            f"estimate from its {conjugate_draws(a)} is shown beside it), and the MCMC estimate "
-            "otherwise.",
-        ),
-        Block("list", list(a.decisions["statement"])),
     ]
-    blocks += survival_blocks(a)
-    blocks += historical_blocks(a)
+    sections += survival_blocks(a) + historical_blocks(a)
     if a.provenance.get("tipping_point"):
-        blocks += [
-            Block("h2", "Sensitivity: how strong a prior would change the conclusion"),
-            Block(
-                "p",
-                "For each endpoint, the weakest prior (on the HR, or on the "
-                f"{control} rate as "
-                "pseudo-patients) that would reverse the conclusion, from the conjugate "
-                "closed forms over a grid of prior locations and strengths "
-                "(tipping_point.csv; heat maps below).",
-            ),
-            Block("list", a.provenance["tipping_point"]),
-        ]
-    for name, path in figures.items():
-        blocks.append(Block("figure", path, name))
-    blocks += [
-        Block("h2", f"{conjugate_draws(a).capitalize()} against the exact posterior"),
-        Block(
-            "p",
-            "These models are conjugate, so every probability has an exact value "
-            "(normal closed form; Beta difference by quadrature). A gap larger than "
-            f"{p.diagnostics.max_exact_gap_mcse:g} Monte Carlo SEs marks the fit as failed.",
-        ),
-        Block(
-            "table",
-            a.exact[
+        sections.append(
+            (
+                "Sensitivity: how strong a prior would change the conclusion",
                 [
-                    "endpoint",
-                    "model",
-                    "prior",
-                    "estimand",
-                    "probability_mcmc",
-                    "probability_exact",
-                    "mcse",
-                    "gap_mcse",
-                    "within_tolerance",
-                ]
+                    Block(
+                        "p",
+                        "For each endpoint, the weakest prior (on the HR, or on the "
+                        f"{control} rate as pseudo-patients) that would reverse the "
+                        "conclusion, from the conjugate closed forms over a grid of prior "
+                        "locations and strengths (tipping_point.csv).",
+                    ),
+                    Block("list", a.provenance["tipping_point"]),
+                ],
+            )
+        )
+    if figures:
+        sections.append(("Further figures", [Block("figures", figures)]))
+    exact_cols = ["endpoint", "model", "prior", "estimand", "probability_mcmc"]
+    exact_cols += ["probability_exact", "mcse", "gap_mcse", "within_tolerance"]
+    sections.append(
+        (
+            f"{conjugate_draws(a).capitalize()} against the exact posterior",
+            [
+                Block(
+                    "p",
+                    "These models are conjugate, so every probability has an exact value "
+                    "(normal closed form; Beta difference by quadrature). A gap larger than "
+                    f"{p.diagnostics.max_exact_gap_mcse:g} Monte Carlo SEs marks the fit as "
+                    "failed.",
+                ),
+                Block(
+                    "table",
+                    probabilities(a.exact[exact_cols], ["probability_mcmc", "probability_exact"]),
+                ),
             ],
-        ),
-        Block("h2", "Diagnostics"),
-        Block(
-            "p",
-            ("All fits pass" if a.converged else f"{int((~diag['passed']).sum())} fit(s) FAIL")
-            + f" the thresholds: r_hat <= {p.diagnostics.max_r_hat}, bulk and tail ESS >= "
-            f"{p.diagnostics.min_ess:g}, divergences <= {p.diagnostics.max_divergences}, "
-            f"exact gap <= {p.diagnostics.max_exact_gap_mcse:g} MCSE. Sampler: "
-            f"{a.sampler.chains} chains x {a.sampler.draws} draws after {a.sampler.tune} "
-            f"tuning steps, seed {a.sampler.seed}"
-            + (
-                f"; conjugate models: {a.sampler.exact_draws} exact posterior draws "
-                f"(MCSE target {a.sampler.mcse_target:g} for P(NI))."
-                if a.sampler.conjugate == "exact"
-                else "."
-            ),
-        ),
-        Block(
-            "table",
-            diag[
-                [
-                    "endpoint",
-                    "model",
-                    "prior",
-                    "r_hat",
-                    "ess_bulk",
-                    "ess_tail",
-                    "divergences",
-                    "exact_gap_mcse",
-                    "passed",
-                    "problems",
-                ]
+        )
+    )
+    diag_cols = ["endpoint", "model", "prior", "r_hat", "ess_bulk", "ess_tail", "divergences"]
+    diag_cols += ["exact_gap_mcse", "passed", "problems"]
+    sections.append(
+        (
+            "Diagnostics",
+            [
+                Block(
+                    "p",
+                    (
+                        "All fits pass"
+                        if a.converged
+                        else f"{int((~diag['passed']).sum())} fit(s) FAIL"
+                    )
+                    + f" the thresholds: r_hat <= {p.diagnostics.max_r_hat}, bulk and tail "
+                    f"ESS >= {p.diagnostics.min_ess:g}, divergences <= "
+                    f"{p.diagnostics.max_divergences}, exact gap <= "
+                    f"{p.diagnostics.max_exact_gap_mcse:g} MCSE. Sampler: "
+                    f"{a.sampler.chains} chains x {a.sampler.draws} draws after "
+                    f"{a.sampler.tune} tuning steps, seed {a.sampler.seed}"
+                    + (
+                        f"; conjugate models: {a.sampler.exact_draws} exact posterior draws "
+                        f"(MCSE target {a.sampler.mcse_target:g} for P(NI))."
+                        if a.sampler.conjugate == "exact"
+                        else "."
+                    ),
+                ),
+                Block("table", diag[diag_cols]),
             ],
-        ),
-    ]
-    return blocks
+        )
+    )
+    return [Block("details", content, title) for title, content in sections]
 
 
-def survival_blocks(a: SavedResults) -> list[Block]:
+def survival_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
     """Summary-level and PWE models side by side, the reconstruction spread, and whether the
     vague-prior P(HR < margin) of the two agree (within 0.05)."""
     ni = a.noninferiority
@@ -190,14 +189,13 @@ def survival_blocks(a: SavedResults) -> list[Block]:
     ).reset_index()
     wide.columns.name = None
     blocks = [
-        Block("h2", "Survival: summary-level and piecewise-exponential models side by side"),
         Block(
             "p",
             "Posterior P(HR < the endpoint's margin) by model. Models ending in "
             f"{RECONSTRUCTED_SUFFIX} are fitted to RECONSTRUCTED pseudo-patient data (pooled over "
             "the reconstructed sets), not to trial data.",
         ),
-        Block("table", wide),
+        Block("table", probabilities(wide, [c for c in wide.columns[2:]])),
     ]
     vague = a.plan.reference_prior("log_hr")
     words = []
@@ -243,9 +241,11 @@ def survival_blocks(a: SavedResults) -> list[Block]:
                 "abstract. P(NI) per set: minimum, quartiles, maximum and SD across sets, "
                 "beside the pooled value.",
             ),
-            Block("table", a.spread),
+            Block(
+                "table", probabilities(a.spread, ["pooled", "min", "q25", "median", "q75", "max"])
+            ),
         ]
-    return blocks
+    return [("Survival: summary-level and piecewise-exponential models side by side", blocks)]
 
 
 def prior_table(a: SavedResults) -> pd.DataFrame:
@@ -269,7 +269,7 @@ def prior_table(a: SavedResults) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def historical_blocks(a: SavedResults) -> list[Block]:
+def historical_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
     """The MAP priors: what they borrow (ESS), how well the mixtures fit, and the trials."""
     h = a.historical
     if not len(h):
@@ -278,65 +278,70 @@ def historical_blocks(a: SavedResults) -> list[Block]:
     w = a.plan.historical.robust_weight
     shift = borrowing_effect(a)
     return [
-        Block("h2", f"Historical {control} priors (meta-analytic-predictive)"),
-        *([Block("p", about)] if (about := historical_source(a)) else []),
-        Block(
-            "p",
-            "What borrowing does to P(non-inferior) at the plan's margin (decision "
-            f"probability; first-named prior beside the historical ones): if the earlier "
-            f"{control} arms did worse than this trial's, borrowing lowers {control}'s "
-            "expected outcome and raises P(NI), and the other way round. The conclusion "
-            f"then rests on this trial's {control} arm being exchangeable with the earlier "
-            "ones.",
-        ),
-        Block("table", shift),
-        Block(
-            "p",
-            f"Earlier trials' {control} arms are combined in a random-effects meta-analysis "
-            "(logit response rate; log median survival in months); its predictive "
-            f"distribution for a new trial's {control} arm is the MAP prior, approximated by a "
-            "mixture. The robust version mixes in a vague component with weight "
-            f"{w:g}. ESS is the prior's effective sample size (ELIR): how many patients "
-            "(response) or events (median) it is worth; ess_mcse is its Monte Carlo "
-            "standard error (jackknife: the mixture refitted without each of 8 batches of "
-            "the MAP draws; conservative). The mixture is checked against the "
-            "MAP draws (Kolmogorov-Smirnov distance ks_distance, and the draws' 95% interval "
-            "beside the mixture's). A MAP prior on a median enters the piecewise-exponential "
-            "models only.",
-        ),
-        Block(
-            "table",
-            h[
-                [
-                    c
-                    for c in (
-                        "endpoint",
-                        "prior",
-                        "scale",
-                        "mixture",
-                        "ess",
-                        "ess_mcse",  # not in results written before it was added
-                        "ess_unit",
-                        "n_trials",
-                        "q2.5",
-                        "q50",
-                        "q97.5",
-                        "draws_q2.5",
-                        "draws_q97.5",
-                        "ks_distance",
-                        "converged",
-                    )
-                    if c in h
-                ]
+        (
+            f"Historical {control} priors (meta-analytic-predictive)",
+            [
+                *([Block("p", about)] if (about := historical_source(a)) else []),
+                Block(
+                    "p",
+                    "What borrowing does to P(non-inferior) at the plan's margin (decision "
+                    f"probability; first-named prior beside the historical ones): if the earlier "
+                    f"{control} arms did worse than this trial's, borrowing lowers {control}'s "
+                    "expected outcome and raises P(NI), and the other way round. The conclusion "
+                    f"then rests on this trial's {control} arm being exchangeable with the earlier "
+                    "ones.",
+                ),
+                Block("table", probabilities(shift, list(shift.columns[2:]))),
+                Block(
+                    "p",
+                    f"Earlier trials' {control} arms are combined in a random-effects "
+                    "meta-analysis (logit response rate; log median survival in months); its "
+                    f"predictive distribution for a new trial's {control} arm is the MAP "
+                    "prior, approximated by a mixture. The robust version mixes in a vague "
+                    f"component with weight {w:g}. ESS is the prior's effective sample size "
+                    "(ELIR): how many patients (response) or events (median) it is worth; "
+                    "ess_mcse is its Monte Carlo standard error (jackknife: the mixture "
+                    "refitted without each of 8 batches of the MAP draws; conservative). The "
+                    "mixture is checked against the MAP draws (Kolmogorov-Smirnov distance "
+                    "ks_distance, and the draws' 95% interval beside the mixture's). A MAP "
+                    "prior on a median enters the piecewise-exponential models only.",
+                ),
+                Block(
+                    "table",
+                    h[
+                        [
+                            c
+                            for c in (
+                                "endpoint",
+                                "prior",
+                                "scale",
+                                "mixture",
+                                "ess",
+                                "ess_mcse",  # not in results written before it was added
+                                "ess_unit",
+                                "n_trials",
+                                "q2.5",
+                                "q50",
+                                "q97.5",
+                                "draws_q2.5",
+                                "draws_q97.5",
+                                "ks_distance",
+                                "converged",
+                            )
+                            if c in h
+                        ]
+                    ],
+                ),
+                Block(
+                    "p",
+                    "The trials behind them, as meta-analysed (value: response rate, or median "
+                    "in months; basis says which figures are published and which are "
+                    "assumed). Every figure's source quote is in the historical data file "
+                    "(provenance.json names it).",
+                ),
+                Block("table", a.historical_trials),
             ],
-        ),
-        Block(
-            "p",
-            "The trials behind them, as meta-analysed (value: response rate, or median in "
-            "months; basis says which figures are published and which are assumed). Every "
-            "figure's source quote is in the historical data file (provenance.json names it).",
-        ),
-        Block("table", a.historical_trials),
+        )
     ]
 
 
@@ -445,3 +450,34 @@ def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:
 def conjugate_draws(a: SavedResults) -> str:
     """How the conjugate families were drawn: "exact draws" (default) or "MCMC" (a check)."""
     return "MCMC" if a.sampler.conjugate == "mcmc" else "exact draws"
+
+
+MARGINS_PER_TABLE = 11  # margin columns per table, so a table fits an A4 page width
+
+
+def margin_grid_blocks(a: SavedResults) -> list[Block]:
+    """P(NI) at every margin of the plan's grid: per endpoint, one row per model x prior and
+    one column per margin (split into tables of at most MARGINS_PER_TABLE margins)."""
+    d = a.noninferiority[a.noninferiority["estimand"] == CURVE]
+    blocks = [
+        Block(
+            "p",
+            "The numbers behind the P(NI)-by-margin figures (noninferiority.csv, estimand "
+            f"{CURVE}); margins on the scale of each endpoint's rule.",
+        )
+    ]
+    for e in a.endpoints:
+        g = d[d["endpoint"] == e]
+        if not len(g):
+            continue
+        wide = g.pivot_table(
+            index=["model", "prior"], columns="margin", values="probability", sort=False
+        )
+        margins = list(wide.columns)
+        blocks.append(Block("p", f"{e} ({g['direction'].iloc[0]}):"))
+        for i in range(0, len(margins), MARGINS_PER_TABLE):
+            part = wide[margins[i : i + MARGINS_PER_TABLE]]
+            part.columns = [f"{m:g}" for m in part.columns]
+            part = part.reset_index()
+            blocks.append(Block("table", probabilities(part, list(part.columns[2:]))))
+    return blocks

@@ -12,26 +12,10 @@ from bayes_btc.analysis.result import Analysis, FigureSpec
 from bayes_btc.inputs.datakey import is_reconstructed
 from bayes_btc.interrupts import check_interrupted
 from bayes_btc.output.contract import CONTRACT_FILES, POSTERIOR_FOLDER
-from bayes_btc.output.figures.chains import rank_plots
-from bayes_btc.output.figures.curves import forest, ni_curves
-from bayes_btc.output.figures.density import prior_likelihood_posterior
-from bayes_btc.output.figures.historical import historical_prior
-from bayes_btc.output.figures.survival import interval_hazard_ratios, km_vs_posterior
-from bayes_btc.output.figures.tipping import heatmap
+from bayes_btc.output.draw import draw_figures
 from bayes_btc.output.provenance import posterior_attrs
 from bayes_btc.output.report import write_report
 from bayes_btc.tables import write_csv
-
-DRAW: dict[str, Callable[..., object]] = {
-    "ni_curve": ni_curves,
-    "forest": forest,
-    "km": km_vs_posterior,
-    "density": prior_likelihood_posterior,
-    "interval_hr": interval_hazard_ratios,
-    "ranks": rank_plots,
-    "historical": historical_prior,
-    "tipping": heatmap,
-}
 
 
 def write_results(
@@ -77,10 +61,8 @@ def write_results(
 
 
 def write_figures(specs: list[FigureSpec], folder: Path) -> None:
-    """Draw every figure the analysis specified, and figures/index.json (file, caption)."""
+    """Draw every figure the analysis specified, and figures/index.json (file, caption,
+    layout problems)."""
     folder.mkdir()
-    for spec in specs:
-        DRAW[spec.kind](**spec.data, path=folder / f"{spec.file}.png")
-        check_interrupted()
-    index = [{"file": f"{s.file}.png", "caption": s.caption} for s in specs]
+    index = draw_figures(specs, folder)
     (folder / "index.json").write_text(json.dumps(index, indent=1) + "\n")

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from bayes_btc.models.fit import Fit
+from bayes_btc.output.figures.layout import save
 
 
 def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -> Path:
@@ -74,6 +75,4 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
         "grey 95% band, mean the chains agree",
         fontsize=9.5,
     )
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)

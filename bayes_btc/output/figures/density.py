@@ -16,7 +16,9 @@ from scipy import stats
 
 from bayes_btc.decisions.rules import Rule
 from bayes_btc.models.fit import BETA_PRIOR_KEYS, NORMAL_PRIOR_KEYS, Fit, has_simple_prior
+from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import log_hr_axis
+from bayes_btc.output.numbers import fmt
 from bayes_btc.priors.mixtures import NormalMixture
 
 
@@ -267,7 +269,8 @@ def prior_likelihood_posterior(
         ax.text(
             0.97,
             0.97,
-            f"P(NI) = {p_exact:.4f} exact\n({f.draws_from} {p_mcmc:.4f})",
+            f"P(NI) = {fmt(p_exact, probability=True)} exact\n"
+            f"({f.draws_from} {fmt(p_mcmc, probability=True)})",
             transform=ax.transAxes,
             ha="right",
             va="top",
@@ -280,8 +283,7 @@ def prior_likelihood_posterior(
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
     what = "hazard ratio" if kind == "normal" else f"rate difference {names[0]} - {names[1]}"
     fig.suptitle(f"{endpoint} | {model}: prior, likelihood and posterior of the {what}")
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return path, probs
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
 
+from bayes_btc.output.figures.layout import save
 from bayes_btc.priors.map_prior import HistoricalPriors
 
 
@@ -39,7 +40,7 @@ def historical_prior(hp: HistoricalPriors, endpoint: str, control: str, path: Pa
     rate = p.scale == "rate"
     unit = f"{control} response rate" if rate else f"{control} median {endpoint} (months)"
     labels, iv = _trial_intervals(hp, endpoint)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110, layout="constrained")
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.8), dpi=110, layout="constrained")
     y = np.arange(len(labels))[::-1] + 1
     ax0.errorbar(iv[:, 0], y, xerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]], fmt="o", color="C0")
     q = np.quantile(p.draws, [0.025, 0.5, 0.975])
@@ -73,7 +74,5 @@ def historical_prior(hp: HistoricalPriors, endpoint: str, control: str, path: Pa
         title=f"MAP prior for a new trial's {control} arm\nESS: {row.iloc[0]:.0f} {ess_unit} "
         f"(robust: {row.iloc[-1]:.0f})",
     )
-    ax1.legend(fontsize=7)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    return save(fig, path)

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bayes_btc.models.pwe_data import PWETable
+from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import log_hr_axis
 
 
@@ -55,9 +56,7 @@ def km_vs_posterior(
         )
         ax.legend(fontsize=7)
     fig.suptitle(f"{title}: Kaplan-Meier against posterior survival", fontsize=11)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def interval_hazard_ratios(
@@ -111,6 +110,4 @@ def interval_hazard_ratios(
     )
     ax.title.set_fontsize(10)
     ax.legend(fontsize=7, loc="best")
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)

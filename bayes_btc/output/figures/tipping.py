@@ -22,6 +22,7 @@ from bayes_btc.decisions.tipping import (
     threshold_contour,
 )
 from bayes_btc.decisions.tipping_words import format_probability, quantity_label
+from bayes_btc.output.figures.layout import save
 from bayes_btc.output.figures.style import log_hr_axis
 
 _OUTLINE = [patheffects.withStroke(linewidth=3.2, foreground="black")]
@@ -135,6 +136,5 @@ def heatmap(
         f"threshold {threshold:g}",
         fontsize=9.5,
     )
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return Path(path)

@@ -1,0 +1,45 @@
+"""Draws `FigureSpec`s: which drawing function serves each figure kind, and the index entry
+of each figure drawn (file, caption, layout problems found while drawing)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from bayes_btc.analysis.result import FigureSpec
+from bayes_btc.interrupts import check_interrupted
+from bayes_btc.output.figures.chains import rank_plots
+from bayes_btc.output.figures.curves import forest, ni_curves
+from bayes_btc.output.figures.density import prior_likelihood_posterior
+from bayes_btc.output.figures.historical import historical_prior
+from bayes_btc.output.figures.layout import FigureLayoutWarning
+from bayes_btc.output.figures.summary import ni_summary
+from bayes_btc.output.figures.survival import interval_hazard_ratios, km_vs_posterior
+from bayes_btc.output.figures.tipping import heatmap
+
+DRAW: dict[str, Callable[..., object]] = {
+    "summary": ni_summary,
+    "ni_curve": ni_curves,
+    "forest": forest,
+    "km": km_vs_posterior,
+    "density": prior_likelihood_posterior,
+    "interval_hr": interval_hazard_ratios,
+    "ranks": rank_plots,
+    "historical": historical_prior,
+    "tipping": heatmap,
+}
+
+
+def draw_figures(specs: list[FigureSpec], folder: Path) -> list[dict]:
+    """Draw figures into `folder`; their index entries (file, caption, and the layout
+    problems found while drawing, empty when the figure is clean)."""
+    index = []
+    for spec in specs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FigureLayoutWarning)
+            DRAW[spec.kind](**spec.data, path=folder / f"{spec.file}.png")
+        check_interrupted()
+        problems = [str(w.message) for w in caught if issubclass(w.category, FigureLayoutWarning)]
+        index.append({"file": f"{spec.file}.png", "caption": spec.caption, "layout": problems})
+    return index

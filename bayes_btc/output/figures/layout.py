@@ -1,0 +1,114 @@
+"""Saving a figure with a layout check: tick labels that overlap each other and a legend
+drawn over plotted data (lines, markers, bands) are found from the renderer's bounding boxes
+in display coordinates (pixels) and returned as sentences."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import Collection
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
+
+
+class FigureLayoutWarning(UserWarning):
+    """A drawn figure has overlapping tick labels or a legend over its data."""
+
+
+def _tick_overlaps(fig: Figure, renderer: object) -> list[str]:
+    out = []
+    for ax in fig.axes:
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            boxes = [
+                (t.get_text(), t.get_window_extent(renderer))
+                for t in axis.get_ticklabels(which="both")
+                if t.get_visible() and t.get_text().strip()
+            ]
+            for (ta, a), (tb, b) in itertools.pairwise(boxes):
+                inter = Bbox.intersection(a, b)
+                if inter is not None and inter.width > 0.5 and inter.height > 0.5:
+                    out.append(f"{name} tick labels '{ta}' and '{tb}' overlap")
+    return out
+
+
+def _data_points(ax: matplotlib.axes.Axes) -> np.ndarray:
+    """Display coordinates of every plotted vertex (lines with markers or line segments, and
+    the paths of collections such as scatter points, error bars and bands)."""
+    pts = []
+    for line in ax.get_lines():
+        if not line.get_visible() or line.get_label().startswith("_ref"):
+            continue
+        xy = np.column_stack([np.asarray(d, float) for d in line.get_data()])
+        if len(xy) and _is_reference(line):
+            continue
+        pts.append(line.get_transform().transform(xy))
+    for c in ax.collections:
+        if not isinstance(c, Collection) or not c.get_visible():
+            continue
+        offsets = c.get_offsets()
+        if len(offsets) and c.get_offset_transform() is not None:
+            pts.append(c.get_offset_transform().transform(offsets))
+        for p in c.get_paths():
+            v = p.interpolated(8).vertices if len(p.vertices) < 200 else p.vertices
+            if len(v):
+                pts.append(c.get_transform().transform(v))
+    pts = [p[np.isfinite(p).all(axis=1)] for p in pts if len(p)]
+    return np.vstack(pts) if pts else np.empty((0, 2))
+
+
+def _is_reference(line: Line2D) -> bool:
+    """Horizontal or vertical reference lines spanning the axes (thresholds, margins): a
+    legend may sit over them."""
+    x, y = (np.asarray(d, float) for d in line.get_data())
+    return len(x) == 2 and (x[0] == x[1] or y[0] == y[1])
+
+
+def _legend_overlaps(fig: Figure, renderer: object) -> list[str]:
+    out = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if not isinstance(legend, Legend) or not legend.get_visible():
+            continue
+        box = legend.get_window_extent(renderer)
+        pts = _data_points(ax)
+        axbox = ax.get_window_extent(renderer)
+        inside = pts[
+            (pts[:, 0] >= axbox.x0)
+            & (pts[:, 0] <= axbox.x1)
+            & (pts[:, 1] >= axbox.y0)
+            & (pts[:, 1] <= axbox.y1)
+        ]
+        hit = (
+            (inside[:, 0] > box.x0)
+            & (inside[:, 0] < box.x1)
+            & (inside[:, 1] > box.y0)
+            & (inside[:, 1] < box.y1)
+        )
+        if hit.any():
+            out.append(f"legend of '{ax.get_title()}' covers {int(hit.sum())} data points")
+    return out
+
+
+def layout_problems(fig: Figure) -> list[str]:
+    """Overlapping tick labels and legends over data in a drawn figure (empty when clean)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return _tick_overlaps(fig, renderer) + _legend_overlaps(fig, renderer)
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """Save and close a figure; a layout problem is reported as a `FigureLayoutWarning`."""
+    for problem in layout_problems(fig):
+        warnings.warn(f"{Path(path).name}: {problem}", FigureLayoutWarning, stacklevel=2)
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
