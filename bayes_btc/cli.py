@@ -176,8 +176,6 @@ def fit(
             recon = load_reconstructed(spec, reconstructed, the_plan.reconstruction)
         elif spec is not None and not summary_only and spec.survival:
             recon = _reconstruct(spec, trial_sha, the_plan, seed, quick)
-        elif spec is not None and spec.survival:
-            _echo("survival reconstruction skipped (--summary-only): summary-level models only")
         binary = adam_data.binary if adam_data is not None else {}
         the_plan.select_endpoints(
             [*(spec.survival if spec else patients), *(spec.binary if spec else binary)]

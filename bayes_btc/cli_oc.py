@@ -93,7 +93,8 @@ def oc(
     from bayes_btc.analysis.oc import run_oc
     from bayes_btc.inputs.plan import load_plan
     from bayes_btc.inputs.trial import load_trial
-    from bayes_btc.output.folder import Interrupted, staged_output, terminate_as_interrupt
+    from bayes_btc.interrupts import Interrupted, interrupts_stop_the_run
+    from bayes_btc.output.folder import check_output_folder, staged_output
     from bayes_btc.output.oc_write import write_oc
 
     bar = _Bar()
@@ -103,7 +104,9 @@ def oc(
             raise InputError("give --workers or --scheduler, not both")
         the_plan, plan_sha = load_plan(plan)
         spec, trial_sha = load_trial(trial)
-        with terminate_as_interrupt(), staged_output(out) as stage:
+        inputs = (trial, plan)
+        check_output_folder(out, inputs)  # before any work: refuse folders not ours
+        with interrupts_stop_the_run(), staged_output(out, inputs) as stage:
             t0 = time.perf_counter()
             result = run_oc(
                 spec,

@@ -62,6 +62,8 @@ def table_figure_specs(r: Tables) -> list[FigureSpec]:
     priors = all_priors(r)
     curves = r.noninferiority[r.noninferiority["estimand"] == CURVE]
     for e in r.endpoints:
+        if not (curves["endpoint"] == e).any():  # no fit of this endpoint (no prior applies)
+            continue
         out.append(
             FigureSpec(
                 "ni_curve",
@@ -77,12 +79,17 @@ def table_figure_specs(r: Tables) -> list[FigureSpec]:
                 },
             )
         )
-    surv = {e: r.rules[e].ni.margin for e in r.endpoints if r.kinds[e] == "survival"}
+    fitted = set(r.summary["endpoint"])  # endpoints no prior applied to have no rows
+    surv = {
+        e: r.rules[e].ni.margin for e in r.endpoints if r.kinds[e] == "survival" and e in fitted
+    }
     if surv:
         out.append(
             _forest(r, "hr", 1.0, surv, f"hazard ratio {treatment} vs {control} (log scale)")
         )
-    rates = {e: r.rules[e].ni.margin for e in r.endpoints if r.kinds[e] != "survival"}
+    rates = {
+        e: r.rules[e].ni.margin for e in r.endpoints if r.kinds[e] != "survival" and e in fitted
+    }
     if rates:
         out.append(_forest(r, "rate_diff", 0.0, rates, f"rate difference {treatment} - {control}"))
     return out
