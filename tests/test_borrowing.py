@@ -12,7 +12,7 @@ from bayes_btc.cli import app
 from bayes_btc.errors import InputError
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, load_historical
 from bayes_btc.inputs.plan import HistoricalSettings
-from bayes_btc.priors.borrowing import borrowing, regimen_key
+from bayes_btc.priors.borrowing import borrowing, regimen_key, without_analysed_trial
 from tests.conftest import BUNDLED_TRIAL, DEFAULT_PLAN
 
 KINDS = {"PFS": "survival", "OS": "survival", "RR": "efficacy", "AE_rash": "harm"}
@@ -136,3 +136,21 @@ def test_a_prior_attaches_to_any_endpoint_name(data):
     assert set(h.trials["endpoint"]) == {"RR"} and h.about["borrowed"] == {"RR": "ORR"}
     cells = rate_priors(load_plan()[0], ["RR"], h).cells
     assert cells[("RR", 1, "historical")] is h.priors["RR"].map
+
+
+def test_the_analysed_trial_is_left_out_of_its_own_historical_prior():
+    """A trial found among the historical arms (by name, any case or punctuation) is dropped
+    from the MAP data with a note; other trials keep every arm (names read from the TOML)."""
+    import tomllib
+
+    raw = tomllib.loads(
+        resources.files("bayes_btc.data").joinpath("historical_gp.toml").read_text()
+    )
+    names = [t["name"] for t in raw["trial"]]
+    assert "TOPAZ-1" in names
+    data = load_historical()[0]
+    trimmed, notes = without_analysed_trial(data, "topaz 1")
+    assert [t.name for t in trimmed.trial] == [n for n in names if n != "TOPAZ-1"]
+    assert len(notes) == 1 and "TOPAZ-1" in notes[0] and "counted twice" in notes[0]
+    same, none = without_analysed_trial(data, "ChiECRCT20180167")
+    assert [t.name for t in same.trial] == names and none == []

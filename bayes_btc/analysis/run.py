@@ -54,7 +54,7 @@ from bayes_btc.models.loghr_summary import (
 )
 from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model, fits_from_pwe
 from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
-from bayes_btc.priors.borrowing import Borrowing, borrowing
+from bayes_btc.priors.borrowing import Borrowing, borrowing, without_analysed_trial
 from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
 from bayes_btc.priors.named import (
     control_median_priors,
@@ -167,6 +167,10 @@ def run_analysis(
     own = {DataKey(e): d for e, d in ipd.items() if e in endpoints}
     own_tables = pwe_tables(own, plan)  # validates cut points before any sampling
     hist_data = load_historical(plan.historical.data) if plan.uses_historical else None
+    own_trial: list[str] = []
+    if hist_data is not None and spec is not None:
+        trimmed, own_trial = without_analysed_trial(hist_data[0], spec.trial.id)
+        hist_data = (trimmed, hist_data[1])
     borrowed = (  # refuses an arm or endpoint the data do not declare, before any sampling
         borrowing_for(hist_data[0], plan, spec, study, kinds) if hist_data else Borrowing({})
     )
@@ -181,6 +185,7 @@ def run_analysis(
     historical = None
     if hist_data is not None:
         data, sha = hist_data
+        borrowed.notes[:0] = own_trial
         for note in borrowed.notes:
             progress(note)
         historical = (

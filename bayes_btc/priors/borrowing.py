@@ -115,3 +115,27 @@ def borrowing(
             "([historical.endpoints])."
         )
     return Borrowing(out, notes)
+
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def without_analysed_trial(data: HistoricalData, trial_id: str) -> tuple[HistoricalData, list[str]]:
+    """The historical data without the analysed trial itself (matched by name, ignoring case
+    and punctuation), so that its control arm is not counted twice; a note when one is left
+    out. Fewer than two trials left: InputError (a meta-analysis needs at least two)."""
+    own = [t for t in data.trial if _name_key(t.name) == _name_key(trial_id)]
+    if not own:
+        return data, []
+    rest = [t for t in data.trial if t not in own]
+    if len(rest) < 2:
+        raise InputError(
+            f"the historical data hold the analysed trial {trial_id!r} itself; without it "
+            f"fewer than two earlier trials remain for the MAP prior"
+        )
+    note = (
+        f"The historical data include the analysed trial ({own[0].name}); it is left out of "
+        f"the MAP prior so that its control arm is not counted twice ({len(rest)} trials used)."
+    )
+    return data.model_copy(update={"trial": rest}), [note]
