@@ -4,10 +4,15 @@ refused with one line and exit 2 before any work, and every file is left as it w
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from bayes_btc.cli import app
 from bayes_btc.errors import InputError
@@ -100,18 +105,44 @@ def test_marked_and_empty_folders_are_replaced(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier", "empty"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may rename anywhere")
+@contextlib.contextmanager
+def _unrenamable(parent: Path) -> Iterator[None]:
+    """Make entries of `parent` impossible to rename: read-only for a normal user; for root
+    (who may rename anywhere) the immutable attribute, where the file system supports it."""
+    if os.geteuid() != 0:
+        parent.chmod(0o555)
+        try:
+            yield
+        finally:
+            parent.chmod(0o755)
+        return
+    if shutil.which("chattr") is None:
+        pytest.skip("running as root without chattr: no way to make a folder unrenamable")
+    done = subprocess.run(["chattr", "+i", str(parent)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i not supported here: {done.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(parent)], check=True)
+
+
 def test_unrenamable_folder_fails_before_work(tmp_path):
     parent = tmp_path / "locked"
     out = parent / "results"
     out.mkdir(parents=True)
     (out / MARKER).write_text(marker_text())
-    parent.chmod(0o555)
-    try:
+    (out / "summary.csv").write_text("old\n")
+    with _unrenamable(parent):
         with pytest.raises(InputError, match="cannot"):
             check_output_folder(out)
-    finally:
-        parent.chmod(0o755)
+        r = CliRunner().invoke(app, ["fit", "--summary-only", "--quick", "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "cannot" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "summary.csv"])
+    assert (out / "summary.csv").read_text() == "old\n"
+    assert sorted(p.name for p in parent.iterdir()) == ["results"]
 
 
 def test_committed_results_carry_the_marker(quick_results):
