@@ -12,7 +12,7 @@ import pandas as pd
 
 from bayes_btc.analysis.result import Analysis
 from bayes_btc.analysis.table_figures import decision_probabilities
-from bayes_btc.decisions.rules import NI
+from bayes_btc.decisions.rules import NI, endpoint_rules
 from bayes_btc.output.blocks import Block
 from bayes_btc.output.numbers import fmt
 from bayes_btc.output.saved import SavedResults
@@ -50,6 +50,7 @@ def verdict(r: SavedResults | Analysis, endpoint: str) -> tuple[str, str]:
     d = d.assign(p=decision_probabilities(d))
     if not len(d):
         return "no decision", "No decision at the plan's margin was made."
+    claim = str(d["claim"].iloc[0]) if "claim" in d else "non-inferior"
     first = d.iloc[0]
     ref = f"reference analysis {first['model']}, {first['prior']} prior: {_p(first['p'])}"
     shown = d[d["non_inferior"]]
@@ -57,20 +58,20 @@ def verdict(r: SavedResults | Analysis, endpoint: str) -> tuple[str, str]:
     span = f"all {lo}" if lo == hi else f"{lo} to {hi}"
     if len(shown) == len(d):
         return (
-            "non-inferior",
+            claim,
             f"P(NI) reaches {t:g} under each of the {len(d)} model x prior combinations "
             f"({span}; {ref}).",
         )
     if not len(shown):
         return (
-            "non-inferiority not shown",
+            f"{claim.removesuffix('ior')}iority not shown",  # non-inferiority, superiority
             f"P(NI) stays below {t:g} under each of the {len(d)} model x prior combinations "
             f"({span}; {ref}).",
         )
     rest = d.loc[~d["non_inferior"], "p"]
     cells = "; ".join(f"{s.model}, {s.prior} prior ({_p(s.p)})" for s in shown.itertuples())
     return (
-        f"non-inferior in {len(shown)} of {len(d)} analyses only",
+        f"{claim} in {len(shown)} of {len(d)} analyses only",
         f"P(NI) reaches {t:g} only under {cells}; {_p(rest.min())} to {_p(rest.max())} "
         f"otherwise ({ref}).",
     )
@@ -127,24 +128,13 @@ def answer_blocks(r: SavedResults) -> list[Block]:
     """The answer first: question, one paragraph per endpoint, the summary figure."""
     treatment, control = r.study.arms
     t = r.plan.decision_threshold
-    m = r.plan.margins
-    kinds = set(r.kinds.values())
-    margins = []
-    if "survival" in kinds:
-        margins.append(f"HR ({treatment} vs {control}) < {m.hr:g} for survival")
-    if "efficacy" in kinds:
-        margins.append(
-            f"rate difference ({treatment} - {control}) > {m.efficacy_rate_diff:g} for response"
-        )
-    if "harm" in kinds:
-        margins.append(f"rate difference < {m.harm_rate_diff:g} for each adverse event")
     blocks = [
         Block("h2", "The answer"),
         Block(
             "p",
-            f"Is {treatment} non-inferior to {control}? Non-inferiority is declared when the "
-            f"posterior probability of non-inferiority, P(NI), reaches {t:g} at the plan's "
-            f"margin ({'; '.join(margins)}).",
+            f"Is {treatment} non-inferior (or, where the plan's margin asks it, superior) to "
+            f"{control}? The claim is declared when the posterior probability of the margin "
+            f"rule, P(NI), reaches {t:g} at the plan's margin. " + margins_sentence(r),
         ),
     ]
     blocks += [Block("answer", text, lead) for lead, text in answer_paragraphs(r)]
@@ -153,3 +143,18 @@ def answer_blocks(r: SavedResults) -> list[Block]:
         path, caption = figs[SUMMARY_FIGURE]
         blocks.append(Block("figures", [(path, caption)], "wide"))
     return blocks
+
+
+def margins_sentence(a: SavedResults) -> str:
+    """The margin each endpoint is judged at, resolved from the plan, with its claim."""
+    treatment, control = a.study.arms
+    rules = endpoint_rules(a.plan, a.kinds)
+    parts = []
+    for e, r in rules.items():
+        q = (
+            f"HR ({treatment} vs {control})"
+            if r.ni.quantity == "hr"
+            else f"rate difference ({treatment} - {control})"
+        )
+        parts.append(f"{e}: {q} {r.ni.direction} {r.ni.margin:g} ({r.ni.claim})")
+    return "Margins: " + "; ".join(parts) + "."

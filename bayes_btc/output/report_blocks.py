@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bayes_btc.decisions.rules import CURVE, NI, endpoint_rules
+from bayes_btc.decisions.rules import CURVE, NI
 from bayes_btc.inputs.datakey import RECONSTRUCTED_SUFFIX
 from bayes_btc.output.blocks import Block
 from bayes_btc.output.numbers import probabilities
+from bayes_btc.output.report_answer import margins_sentence
 from bayes_btc.output.report_evidence import appendix_figures
 from bayes_btc.output.saved import SavedResults
 
@@ -419,21 +420,6 @@ def shown_sentence(a: SavedResults, threshold: float) -> str:
         )
         + "."
     )
-
-
-def margins_sentence(a: SavedResults) -> str:
-    """The margin each endpoint is judged at, resolved from the plan, with its claim."""
-    treatment, control = a.study.arms
-    rules = endpoint_rules(a.plan, a.kinds)
-    parts = []
-    for e, r in rules.items():
-        q = (
-            f"HR ({treatment} vs {control})"
-            if r.ni.quantity == "hr"
-            else f"rate difference ({treatment} - {control})"
-        )
-        parts.append(f"{e}: {q} {r.ni.direction} {r.ni.margin:g} ({r.ni.claim})")
-    return "Margins: " + "; ".join(parts) + "."
 
 
 def survival_quantities(a: SavedResults, prior: str) -> pd.DataFrame:
