@@ -180,3 +180,206 @@ def test_design_prior_probability_of_correct_decision_against_monte_carlo():
     correct = np.where(theta < math.log(plan.margins.hr), declare, ~declare)
     p = float(correct.mean())
     assert abs(row["p_correct"] - p) < 4 * math.sqrt(p * (1 - p) / len(y))
+
+
+# Reference values computed by RBesT's own oc2S(): RBesT 1.9-0 (github.com/Novartis/RBesT,
+# commit 30cf4cde1e2a744b3550d10b33b4e7bcd78e7b69), its R sources (mix*.R, decision2S.R,
+# decision2S_boundary.R, oc2S.R) under R 4.2.2, printed with sprintf("%.8f").
+# dec = decision2S(0.975, 0, lower.tail = FALSE); prior_uni = mixbeta(c(1, 1, 1));
+# prior_inf = mixbeta(c(1, 4, 16)); prior_rob = robustify(prior_inf, weight = 0.2, mean = 0.5)
+# (= 0.8 Beta(4, 16) + 0.2 Beta(1, 1)); N = 40.
+#
+# (1) Schmidli et al. (2014) as RBesT's tests/testthat/test-oc2S.R sets it up: control size
+# N - round(ess(prior, method = "morita")), i.e. 38 (uniform) and 20 (Beta(4, 16));
+# design(pc + delta, pc) over expand.grid(pc = seq(0.1, 0.6, by = 0.1), delta = c(0, 0.3)).
+# (The published Table 2 itself is simulated and its uniform design has 40 controls: see
+# test_schmidli_table2; RBesT's own test compares its oc2S() with it to 2.5 points.)
+RBEST_SCHMIDLI = {
+    "uniform": (
+        38,
+        UNIFORM,
+        [
+            0.01805262,
+            0.02404415,
+            0.02335917,
+            0.02322824,
+            0.02678961,
+            0.02715685,
+            0.88905121,
+            0.79791190,
+            0.77271773,
+            0.78602974,
+            0.81182203,
+            0.88419919,
+        ],
+    ),
+    "beta": (
+        20,
+        BetaMixture.single(4, 16),
+        [
+            0.00074438,
+            0.01650682,
+            0.06057186,
+            0.13351731,
+            0.26098226,
+            0.44880171,
+            0.81516688,
+            0.87205913,
+            0.93190921,
+            0.97869987,
+            0.99684025,
+            0.99993421,
+        ],
+    ),
+}
+# (2) The example of RBesT's oc2S documentation: oc2S(prior_uni, prior, N, N_ctl = 20, dec) for
+# prior in uni, inf, rob; type I error design(x, x), x = seq(0.1, 0.9, by = 0.1), and power
+# design(0.2 + x, 0.2), x = seq(0, 0.5, by = 0.1).
+RBEST_DOC = {
+    "uni": (
+        UNIFORM,
+        [
+            0.00549666,
+            0.01863703,
+            0.02069450,
+            0.02412257,
+            0.02728483,
+            0.02664297,
+            0.02672151,
+            0.02636323,
+            0.02284261,
+        ],
+        [0.01863703, 0.10804812, 0.32463304, 0.63446224, 0.87561015, 0.97608626],
+    ),
+    "inf": (
+        BetaMixture.single(4, 16),
+        [
+            0.00074438,
+            0.01650682,
+            0.06057186,
+            0.13351731,
+            0.26098226,
+            0.44880171,
+            0.66569811,
+            0.87105363,
+            0.98895884,
+        ],
+        [0.01650682, 0.17713897, 0.55378013, 0.87205913, 0.98390440, 0.99940011],
+    ),
+    "rob": (
+        BetaMixture((0.8, 0.2), (4.0, 1.0), (16.0, 1.0)),
+        [
+            0.00074438,
+            0.01638595,
+            0.05399987,
+            0.09447218,
+            0.09785591,
+            0.07281859,
+            0.04884211,
+            0.03114485,
+            0.02286369,
+        ],
+        [0.01638595, 0.17139659, 0.52795689, 0.84186412, 0.96729081, 0.99508213],
+    ),
+}
+# (3) test-oc2S.R's type I error design: prior_uni both arms, 100 per arm,
+# decision2S(0.95, 0, lower.tail = TRUE) and lower.tail = FALSE give the same values by symmetry;
+# design(x, x), x = seq(0.1, 0.9, by = 0.1).
+RBEST_100 = [
+    0.04874077,
+    0.04885940,
+    0.04999994,
+    0.04864882,
+    0.05181954,
+    0.04864882,
+    0.04999994,
+    0.04885940,
+    0.04874077,
+]
+# (4) Mixture priors and non-zero margins (priors of test-oc2S.R's link tests, difference
+# scale): prior_trt = mixbeta(c(1, 1/3, 1/3)), prior_pbo = mixbeta(c(0.6, 19, 29),
+# c(0.3, 4, 5), c(0.1, 1, 1)), oc2S(prior_trt, prior_pbo, 50, 20, rule); upper rule
+# decision2S(0.9, -0.1, lower.tail = FALSE) at design(x, x) and design(pmin(x + 0.15, 1), x);
+# lower rule decision2S(0.8, 0.1, lower.tail = TRUE) at design(x, x), design(pmax(x - 0.15, 0), x).
+RBEST_MIX = {
+    (">", -0.1, 0.9, 0.0): [
+        0.09786118,
+        0.06936219,
+        0.16496663,
+        0.35534355,
+        0.53728346,
+        0.59874158,
+        0.60720593,
+        0.63322170,
+        0.76535113,
+    ],
+    (">", -0.1, 0.9, 0.15): [
+        0.49270134,
+        0.60039813,
+        0.78013438,
+        0.89124103,
+        0.91966855,
+        0.93072685,
+        0.95627343,
+        0.99458988,
+        1.00000000,
+    ],
+    ("<", 0.1, 0.8, 0.0): [
+        0.91760722,
+        0.85805286,
+        0.79006925,
+        0.55520532,
+        0.33389522,
+        0.22868230,
+        0.21953722,
+        0.25348733,
+        0.35957714,
+    ],
+    ("<", 0.1, 0.8, -0.15): [
+        1.00000000,
+        0.99937659,
+        0.99166599,
+        0.97762705,
+        0.89595754,
+        0.75885233,
+        0.66827559,
+        0.69247833,
+        0.80588693,
+    ],
+}
+TENTH_POINT = 1e-3  # 0.1 percentage point
+GRID = np.arange(1, 10) / 10
+
+
+@pytest.mark.parametrize("key", list(RBEST_SCHMIDLI))
+def test_rbest_oc2s_schmidli_design(key):
+    n_c, prior_c, ref = RBEST_SCHMIDLI[key]
+    design = BinaryDesign(40, n_c, UNIFORM, prior_c, ">", 0.0, 0.975)
+    pc, delta = np.tile(PC, 2), np.repeat([0.0, 0.3], len(PC))
+    assert np.max(np.abs(oc2s(design, pc + delta, pc) - ref)) < TENTH_POINT
+
+
+@pytest.mark.parametrize("key", list(RBEST_DOC))
+def test_rbest_oc2s_documentation_example(key):
+    prior_c, type_one, power = RBEST_DOC[key]
+    design = BinaryDesign(40, 20, UNIFORM, prior_c, ">", 0.0, 0.975)
+    assert np.max(np.abs(oc2s(design, GRID, GRID) - type_one)) < TENTH_POINT
+    lift = np.arange(6) / 10
+    assert np.max(np.abs(oc2s(design, 0.2 + lift, 0.2) - power)) < TENTH_POINT
+
+
+@pytest.mark.parametrize("direction", ["<", ">"])
+def test_rbest_oc2s_type_one_error_100_per_arm(direction):
+    design = BinaryDesign(100, 100, UNIFORM, UNIFORM, direction, 0.0, 0.95)
+    assert np.max(np.abs(oc2s(design, GRID, GRID) - RBEST_100)) < TENTH_POINT
+
+
+@pytest.mark.parametrize("key", list(RBEST_MIX))
+def test_rbest_oc2s_mixture_priors_and_margins(key):
+    direction, margin, threshold, shift = key
+    prior_c = BetaMixture((0.6, 0.3, 0.1), (19.0, 4.0, 1.0), (29.0, 5.0, 1.0))
+    design = BinaryDesign(
+        50, 20, BetaMixture.single(1 / 3, 1 / 3), prior_c, direction, margin, threshold
+    )
+    p_t = np.clip(GRID + shift, 0.0, 1.0)
+    assert np.max(np.abs(oc2s(design, p_t, GRID) - RBEST_MIX[key])) < TENTH_POINT
