@@ -70,4 +70,8 @@ def test_example_fit_end_to_end(name: str, tmp_path: Path, monkeypatch) -> None:
             hit = BUNDLED_WORDS.search(text)
             assert hit is None, f"{f.name}: {hit.group(0) if hit else ''}"
     again = CliRunner().invoke(app, [*args, "--summary-only", "--out", str(tmp_path / "s")])
-    assert again.exit_code == 0 and "skipped (--summary-only)" in again.output
+    assert again.exit_code == 0 and "RECONSTRUCTED" not in again.output
+    assert not set(pd.read_csv(tmp_path / "s" / "decisions.csv")["model"]) & {
+        "pwe_ph_reconstructed",
+        "pwe_nonph_reconstructed",
+    }

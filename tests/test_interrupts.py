@@ -25,18 +25,34 @@ SLOW_SAMPLING = DEFAULT_PLAN.read_text().replace(
     "chains = 2\ncores = 2\ntune = 500",
     "[sampler_quick]\nchains = 2\ncores = 2\ntune = 400000",
 )
+# the conjugate models get exact draws by default; sampled by NUTS here (the check mode), so
+# that their compile and sampling can be interrupted too
+MCMC = '[sampler_quick]\nconjugate = "mcmc"\n'
+SLOW_MCMC = SLOW_SAMPLING.replace("[sampler_quick]\n", MCMC, 1)
+QUICK_MCMC = DEFAULT_PLAN.read_text().replace(
+    "[sampler_quick]              # `--quick`: smoke tests only, not for decisions\n", MCMC, 1
+)
+PLANS = {"slow": SLOW_SAMPLING, "slow_mcmc": SLOW_MCMC, "mcmc": QUICK_MCMC}
 SUMMARY_VAGUE = ["--summary-only", "--prior", "vague"]
 MAP_ONLY = ["--summary-only", "--prior", "historical"]
 
-# (id, extra fit arguments, long sampling?, progress text marking the stage, delay s, signal)
+# (id, extra fit arguments, plan (PLANS key or None), progress text marking the stage, delay s,
+# signal)
 STAGES = [
-    ("map-compile", MAP_ONLY, False, "map_meta: compiling", 0.5, signal.SIGINT),
-    ("map-sampling", MAP_ONLY, True, "map_meta: sampling", 1.0, signal.SIGTERM),
-    ("summary-compile", SUMMARY_VAGUE, False, "loghr_summary: compiling", 2.0, signal.SIGTERM),
-    ("summary-sampling", SUMMARY_VAGUE, True, "loghr_summary: sampling", 1.0, signal.SIGINT),
-    ("binomial-sampling", SUMMARY_VAGUE, True, "beta_binomial: sampling", 1.0, signal.SIGINT),
-    ("figures", SUMMARY_VAGUE, False, "drawing", 0.3, signal.SIGINT),
-    ("report", SUMMARY_VAGUE, False, "writing the report", 0.0, signal.SIGTERM),
+    ("map-compile", MAP_ONLY, None, "map_meta: compiling", 0.5, signal.SIGINT),
+    ("map-sampling", MAP_ONLY, "slow", "map_meta: sampling", 1.0, signal.SIGTERM),
+    ("summary-compile", SUMMARY_VAGUE, "mcmc", "loghr_summary: compiling", 2.0, signal.SIGTERM),
+    ("summary-sampling", SUMMARY_VAGUE, "slow_mcmc", "loghr_summary: sampling", 1.0, signal.SIGINT),
+    (
+        "binomial-sampling",
+        SUMMARY_VAGUE,
+        "slow_mcmc",
+        "beta_binomial: sampling",
+        1.0,
+        signal.SIGINT,
+    ),
+    ("figures", SUMMARY_VAGUE, None, "drawing", 0.3, signal.SIGINT),
+    ("report", SUMMARY_VAGUE, None, "writing the report", 0.0, signal.SIGTERM),
 ]
 
 
@@ -46,16 +62,16 @@ def _files(folder: Path) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("args", "slow", "stage", "delay", "sig"), [s[1:] for s in STAGES], ids=[s[0] for s in STAGES]
+    ("args", "plan", "stage", "delay", "sig"), [s[1:] for s in STAGES], ids=[s[0] for s in STAGES]
 )
-def test_interrupt_at_each_stage(tmp_path, args, slow, stage, delay, sig):
+def test_interrupt_at_each_stage(tmp_path, args, plan, stage, delay, sig):
     out = tmp_path / "results"
     out.mkdir()
     (out / MARKER).write_text(marker_text())
     (out / "summary.csv").write_text("previous\n")
     before = _files(out)
-    if slow:
-        (tmp_path / "plan.toml").write_text(SLOW_SAMPLING)
+    if plan:
+        (tmp_path / "plan.toml").write_text(PLANS[plan])
         args = [*args, "--plan", str(tmp_path / "plan.toml")]
     proc = subprocess.Popen(
         [sys.executable, "-m", "bayes_btc", "fit", "--quick", *args, "--out", str(out)],
@@ -84,5 +100,5 @@ def test_interrupt_at_each_stage(tmp_path, args, slow, stage, delay, sig):
     assert said == [f"interrupted: {out} left as it was"], lines
     assert _files(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["results", *(["plan.toml"] if slow else [])]
+        ["results", *(["plan.toml"] if plan else [])]
     )

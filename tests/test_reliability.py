@@ -58,7 +58,7 @@ def test_bad_fit_is_marked_and_strict_exits_1(runner, tmp_path):
     """Too few draws and tuning steps: ESS < 400 must be reported, and --strict exits 1."""
     plan = tmp_path / "plan.toml"
     text = DEFAULT_PLAN.read_text()
-    text = text.replace("tune = 500\ndraws = 1000", "tune = 10\ndraws = 30\nconjugate = \"mcmc\"")
+    text = text.replace("tune = 500\ndraws = 1000", 'tune = 10\ndraws = 30\nconjugate = "mcmc"')
     plan.write_text(text)
     out = tmp_path / "results"
     args = ["fit", "--quick", "--strict", "--summary-only", "--prior", "vague"]
