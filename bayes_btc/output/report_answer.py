@@ -12,7 +12,7 @@ import pandas as pd
 
 from bayes_btc.analysis.result import Analysis
 from bayes_btc.analysis.table_figures import decision_probabilities
-from bayes_btc.decisions.rules import NI
+from bayes_btc.decisions.rules import NI, endpoint_rules
 from bayes_btc.output.blocks import Block
 from bayes_btc.output.numbers import fmt
 from bayes_btc.output.saved import SavedResults
@@ -123,21 +123,27 @@ def answer_paragraphs(r: SavedResults | Analysis) -> list[tuple[str, str]]:
     return out
 
 
+def margin_phrases(r: SavedResults | Analysis) -> list[str]:
+    """The plan's margin rule of each endpoint, endpoints sharing a rule named together:
+    'HR (A vs B) < 1.3 for OS, PFS'; arm names from the data, margins per endpoint."""
+    treatment, control = r.study.arms
+    groups: dict[str, list[str]] = {}
+    for e, rules in endpoint_rules(r.plan, r.kinds).items():
+        q = (
+            f"HR ({treatment} vs {control})"
+            if rules.ni.quantity == "hr"
+            else f"rate difference ({treatment} - {control})"
+        )
+        claim = "" if rules.ni.claim == "non-inferior" else f" ({rules.ni.claim})"
+        groups.setdefault(f"{q} {rules.ni.direction} {rules.ni.margin:g}{claim}", []).append(e)
+    return [f"{rule} for {', '.join(es)}" for rule, es in groups.items()]
+
+
 def answer_blocks(r: SavedResults) -> list[Block]:
     """The answer first: question, one paragraph per endpoint, the summary figure."""
     treatment, control = r.study.arms
     t = r.plan.decision_threshold
-    m = r.plan.margins
-    kinds = set(r.kinds.values())
-    margins = []
-    if "survival" in kinds:
-        margins.append(f"HR ({treatment} vs {control}) < {m.hr:g} for survival")
-    if "efficacy" in kinds:
-        margins.append(
-            f"rate difference ({treatment} - {control}) > {m.efficacy_rate_diff:g} for response"
-        )
-    if "harm" in kinds:
-        margins.append(f"rate difference < {m.harm_rate_diff:g} for each adverse event")
+    margins = margin_phrases(r)
     blocks = [
         Block("h2", "The answer"),
         Block(
