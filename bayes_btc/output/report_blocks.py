@@ -28,6 +28,7 @@ def ni_pivot(a: SavedResults) -> pd.DataFrame:
     return wide
 
 
+AUDIT_COLUMNS = ("endpoint", "arm", "check", "reported", "finding", "used_in_fit")
 SPREAD_PROBABILITIES = ("pooled", "min", "q25", "median", "q75", "max")
 
 
@@ -77,9 +78,7 @@ def appendix_blocks(a: SavedResults, assumptions: list[str]) -> list[Block]:
                 ),
                 Block(
                     "table",
-                    flagged[["endpoint", "arm", "check", "reported", "finding", "used_in_fit"]]
-                    if len(flagged)
-                    else audit.head(0),
+                    flagged[[c for c in AUDIT_COLUMNS if c in flagged]],  # also when empty
                 ),
             ],
         ),
