@@ -16,7 +16,10 @@ from bayes_btc.cli import app
 from bayes_btc.inputs.trial import load_trial
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-BUNDLED_WORDS = re.compile(r"\bTP\b|\bGP\b|paclitaxel|24/24|ChiECRCT|4099")
+BUNDLED_WORDS = re.compile(
+    r"\bTP\b|\bGP\b|paclitaxel|nab-|albumin|24/24|48 evaluable|ChiECRCT|\b4099\b|Gem arms",
+    re.IGNORECASE,
+)
 SMALL_PLAN = """
 title = "Smallest settings for end-to-end runs"
 [priors.log_hr.vague]
