@@ -73,4 +73,7 @@ def test_example_fit_end_to_end(name: str, tmp_path: Path, monkeypatch) -> None:
             hit = BUNDLED_WORDS.search(text)
             assert hit is None, f"{f.name}: {hit.group(0) if hit else ''}"
     again = CliRunner().invoke(app, [*args, "--summary-only", "--out", str(tmp_path / "s")])
-    assert again.exit_code == 0 and "skipped (--summary-only)" in again.output
+    assert again.exit_code == 0, again.output
+    assert "RECONSTRUCTED" not in again.output  # --summary-only: no reconstruction, no PWE
+    models = set(pd.read_csv(tmp_path / "s" / "decisions.csv")["model"])
+    assert models and not any(m.endswith("_reconstructed") for m in models)
