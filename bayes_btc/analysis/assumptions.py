@@ -28,8 +28,8 @@ def assumptions(a: Analysis) -> list[str]:
             f"reproduce the published summary: {made}. The sets are fitted one by one and "
             "their posteriors pooled with equal weight (reconstruction_spread.csv shows how "
             "P(NI) varies across them). Their medians, landmark survival and RMST are driven "
-            "by the generating model (exponential control, two-piece treatment hazard, assumed "
-            "accrual and follow-up) wherever the publication does not pin them down."
+            "by the generating model (exponential control, two-piece treatment hazard, the "
+            "accrual and follow-up above) wherever the publication does not pin them down."
         )
     for key, tab in a.pwe_tables.items():
         if key.reconstructed:

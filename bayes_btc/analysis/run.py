@@ -185,7 +185,8 @@ def run_analysis(
     historical = None
     if hist_data is not None:
         data, sha = hist_data
-        borrowed.notes[:0] = own_trial
+        if borrowed.endpoints:  # the analysed trial left out: only worth saying if borrowed
+            borrowed.notes[:0] = own_trial
         for note in borrowed.notes:
             progress(note)
         historical = (

@@ -124,6 +124,22 @@ def answer_paragraphs(r: SavedResults | Analysis) -> list[tuple[str, str]]:
     return out
 
 
+def margin_phrases(r: SavedResults | Analysis) -> list[str]:
+    """The plan's margin rule of each endpoint, endpoints sharing a rule named together:
+    'HR (A vs B) < 1.3 for OS, PFS'; arm names from the data, margins per endpoint."""
+    treatment, control = r.study.arms
+    groups: dict[str, list[str]] = {}
+    for e, rules in endpoint_rules(r.plan, r.kinds).items():
+        q = (
+            f"HR ({treatment} vs {control})"
+            if rules.ni.quantity == "hr"
+            else f"rate difference ({treatment} - {control})"
+        )
+        claim = "" if rules.ni.claim == "non-inferior" else f" ({rules.ni.claim})"
+        groups.setdefault(f"{q} {rules.ni.direction} {rules.ni.margin:g}{claim}", []).append(e)
+    return [f"{rule} for {', '.join(es)}" for rule, es in groups.items()]
+
+
 def answer_blocks(r: SavedResults) -> list[Block]:
     """The answer first: question, one paragraph per endpoint, the summary figure."""
     treatment, control = r.study.arms
@@ -147,14 +163,4 @@ def answer_blocks(r: SavedResults) -> list[Block]:
 
 def margins_sentence(a: SavedResults) -> str:
     """The margin each endpoint is judged at, resolved from the plan, with its claim."""
-    treatment, control = a.study.arms
-    rules = endpoint_rules(a.plan, a.kinds)
-    parts = []
-    for e, r in rules.items():
-        q = (
-            f"HR ({treatment} vs {control})"
-            if r.ni.quantity == "hr"
-            else f"rate difference ({treatment} - {control})"
-        )
-        parts.append(f"{e}: {q} {r.ni.direction} {r.ni.margin:g} ({r.ni.claim})")
-    return "Margins: " + "; ".join(parts) + "."
+    return "Margins: " + "; ".join(margin_phrases(a)) + "."

@@ -29,6 +29,7 @@ def ni_pivot(a: SavedResults) -> pd.DataFrame:
     return wide
 
 
+AUDIT_COLUMNS = ("endpoint", "arm", "check", "reported", "finding", "used_in_fit")
 SPREAD_PROBABILITIES = ("pooled", "min", "q25", "median", "q75", "max")
 
 
@@ -78,9 +79,7 @@ def appendix_blocks(a: SavedResults, assumptions: list[str]) -> list[Block]:
                 ),
                 Block(
                     "table",
-                    flagged[["endpoint", "arm", "check", "reported", "finding", "used_in_fit"]]
-                    if len(flagged)
-                    else audit.head(0),
+                    flagged[[c for c in AUDIT_COLUMNS if c in flagged]],  # also when empty
                 ),
             ],
         ),
@@ -239,7 +238,7 @@ def survival_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
             Block(
                 "p",
                 "Each reconstructed data set is one draw of data consistent with the "
-                "abstract. P(NI) per set: minimum, quartiles, maximum and SD across sets, "
+                "published summary. P(NI) per set: minimum, quartiles, maximum and SD across sets, "
                 "beside the pooled value.",
             ),
             Block(
@@ -252,6 +251,7 @@ def survival_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
 def prior_table(a: SavedResults) -> pd.DataFrame:
     """Every named prior: its scale, its distribution(s) and the plan's description."""
     treatment, control = a.study.arms
+    used = set(a.noninferiority["prior"])
     rows = []
     for k, v in a.plan.priors.log_hr.items():
         dist = v.mixture.describe()
@@ -267,7 +267,13 @@ def prior_table(a: SavedResults) -> pd.DataFrame:
             + (f"{c.replace('_', ' ')} MAP prior" if isinstance(c, str) else c.describe())
         )
         rows.append({"scale": "rate", "name": k, "prior": dist, "description": v.description})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):  # a prior the plan names but no fit used (e.g. historical, not applicable)
+        unused = ~out["name"].isin(used)
+        out.loc[unused, "description"] = "NOT USED in this run (see the assumptions). " + out.loc[
+            unused, "description"
+        ].astype(str)
+    return out
 
 
 def historical_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
