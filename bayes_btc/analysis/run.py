@@ -30,7 +30,8 @@ from bayes_btc.inference.exact_check import exact_check
 from bayes_btc.inference.exact_sampling import labelled, sample_conjugate
 from bayes_btc.inference.mcse_target import draws_for_target, flag_missed, worst_mcse
 from bayes_btc.inference.pooling import pool, spread_table, worst_per_set
-from bayes_btc.inference.sampling import Progress, quiet, sample_model
+from bayes_btc.inference.pwe_sampling import sample_pwe
+from bayes_btc.inference.sampling import Progress, quiet
 from bayes_btc.inference.summary import summary_table
 from bayes_btc.inputs.adam_folder import AdamData
 from bayes_btc.inputs.audit import AuditResult, audit_ipd, audit_trial
@@ -52,7 +53,7 @@ from bayes_btc.models.loghr_summary import (
     build_loghr_model,
     fits_from_loghr,
 )
-from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, build_pwe_model, fits_from_pwe
+from bayes_btc.models.pwe import MODEL_NAMES, PWEData, PWEPriors, fits_from_pwe
 from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table, validate_cuts
 from bayes_btc.priors.borrowing import Borrowing, borrowing, without_analysed_trial
 from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
@@ -115,8 +116,7 @@ def fit_pwe(
     fits: list[Fit] = []
     for variant, base in MODEL_NAMES.items():
         name = reconstructed_model(base) if reconstructed else base
-        model = build_pwe_model(data, priors, variant, pp, medians)
-        trees[name] = sample_model(model, sampler, name, progress)
+        trees[name] = sample_pwe(data, priors, variant, pp, medians, sampler, name, progress)
         fits += [
             f
             for f in fits_from_pwe(

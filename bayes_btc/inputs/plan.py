@@ -278,6 +278,11 @@ class Sampler(_Strict):
     mcse_target: Annotated[float, Field(gt=0, lt=0.5)] = Field(
         0.002, description="Monte Carlo SE wanted for every P(NI); sizes the number of draws"
     )
+    pwe: Literal["hmc", "nuts"] = Field(
+        "hmc",
+        description="PWE models: HMC on the closed-form log posterior, every cell at once in "
+        "numpy (no compile), or nutpie's NUTS on the PyMC model (a check)",
+    )
 
     @property
     def exact_draws(self) -> int:
