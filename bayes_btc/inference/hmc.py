@@ -1,13 +1,17 @@
 """Hamiltonian Monte Carlo for many independent cells at once, in numpy (no compile).
 
-Each cell is whitened by a location and scale (the Laplace approximation refined by a pilot
-importance-sampling run, `inference/imh.py`), so a unit mass matrix suits it. Every chain of
-every cell then runs static HMC: `STEPS` leapfrog steps with a step size jittered +-20% per
-iteration, adapted per chain and cell during warm-up by dual averaging to an acceptance of
-`TARGET` (Hoffman & Gelman 2014), then fixed. The Metropolis correction makes each chain's
-stationary law the exact posterior; r_hat, the ESS and divergences (energy error > 1000) report
-on it as for any MCMC run. Used where the posterior is curved (a prior on the control median
-ties the baseline hazards together), where a single independence proposal can miss mass.
+Each cell starts whitened by a location and scale (its Laplace approximation refined by
+importance sampling, `inference/laplace.py`), so a unit mass matrix suits it. Warm-up has three
+windows, as Stan's: (1) the step size is adapted per chain and cell by dual averaging to an
+acceptance of `TARGET` (Hoffman & Gelman 2014), `STEPS` leapfrog steps per iteration; (2) the
+same, while the draws are collected; at its end each cell is re-whitened by the mean and
+covariance of its window-2 draws (all chains); (3) the step size is adapted again. Sampling then
+integrates for a time drawn per iteration from `TRAJECTORY` (about a quarter period of the
+whitened posterior, so successive draws are nearly independent), in as many leapfrog steps as
+the smallest adapted step needs (at most `MAX_STEPS`); no cell steps further than its own
+adapted size. The Metropolis correction makes each chain's stationary law the exact posterior;
+r_hat, the ESS and divergences (energy error > `MAX_ENERGY_ERROR`, rejected) report on it as for
+any MCMC run.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import numpy as np
 
 from bayes_btc.inference.laplace import Laplace
 
-STEPS = 8  # leapfrog steps per iteration (whitened scale ~1: a trajectory of ~1.5-4)
-TARGET = 0.8  # acceptance the step size is adapted to during warm-up
+STEPS = 6  # leapfrog steps per warm-up iteration
+MAX_STEPS = 20  # leapfrog steps per iteration after warm-up, at most
+TRAJECTORY = (1.0, 2.0)  # integration time per iteration after warm-up (whitened units)
+TARGET = 0.8  # acceptance the step size is adapted to
+WINDOWS = (0.3, 0.8)  # warm-up fractions where windows 1 and 2 end
 MAX_ENERGY_ERROR = 1000.0  # larger: a divergent transition (rejected and counted)
 
 Density = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x (chain, C, D) -> lp, grad
@@ -28,13 +35,47 @@ Density = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x (chain, C, 
 
 @dataclass(frozen=True)
 class HMCRun:
-    """Kept draws (chain, draw, C, D), divergences (chain, draw, C), mean acceptance (chain, C)
-    and the adapted step size (chain, C) in whitened units."""
+    """Kept draws (chain, draw, C, D), divergences (chain, draw, C), mean acceptance (chain, C),
+    the adapted step size (chain, C) in whitened units and the leapfrog steps per iteration."""
 
     draws: np.ndarray
     divergent: np.ndarray
     accept_rate: np.ndarray
     step_size: np.ndarray
+    n_steps: int
+
+
+class DualAveraging:
+    """Step-size adaptation per chain and cell (Hoffman & Gelman 2014, algorithm 5)."""
+
+    def __init__(self, shape: tuple[int, ...], start: float = 0.5) -> None:
+        self.mu = np.log(10 * start)
+        self.t = 0
+        self.hbar = np.zeros(shape)
+        self.log_eps = np.full(shape, np.log(start))
+        self.log_eps_bar = np.zeros(shape)
+
+    def update(self, accept: np.ndarray) -> None:
+        self.t += 1
+        t = self.t
+        self.hbar = (1 - 1 / (t + 10)) * self.hbar + (TARGET - accept) / (t + 10)
+        self.log_eps = self.mu - np.sqrt(t) / 0.05 * self.hbar
+        w = t**-0.75
+        self.log_eps_bar = w * self.log_eps + (1 - w) * self.log_eps_bar
+
+
+def rewhiten(
+    mode: np.ndarray, tril: np.ndarray, window: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """New location (C, D) and scale (C, D, D) from window draws (n, C, D) in whitened units,
+    the covariance regularised towards the identity as Stan's."""
+    n, _, dim = window.shape
+    mean = window.mean(0)
+    dev = window - mean
+    cov = np.einsum("ncd,nce->cde", dev, dev) / max(n - 1, 1)
+    cov = (n / (n + 5.0)) * cov + 1e-3 * (5.0 / (n + 5.0)) * np.eye(dim)
+    chol = np.linalg.cholesky(cov)
+    return mode + (tril @ mean[..., None])[..., 0], tril @ chol
 
 
 def hmc_sample(
@@ -43,39 +84,34 @@ def hmc_sample(
     """`chains` HMC chains per cell: `warmup` adapting iterations, then `draws` kept."""
     n_cells, dim = where.mode.shape
     rng = np.random.default_rng([seed, n_cells, dim, 2])
-    tril = where.scale_tril
+    mode, tril = where.mode, where.scale_tril
+    end1, end2 = (int(f * warmup) for f in WINDOWS)
 
-    tril_t = np.swapaxes(tril, -1, -2)
-
-    def to_x(u: np.ndarray) -> np.ndarray:  # x = mode + L u
-        return where.mode + (tril @ u[..., None])[..., 0]
-
-    def dens(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # gradient in u: L' grad_x
-        lp, g = density(to_x(u))
-        return lp, (tril_t @ g[..., None])[..., 0]
+    def dens(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # in u: x = mode + L u
+        lp, g = density(mode + (tril @ u[..., None])[..., 0])
+        return lp, (np.swapaxes(tril, -1, -2) @ g[..., None])[..., 0]
 
     u = rng.standard_normal((chains, n_cells, dim))
     lp, g = dens(u)
-    log_eps = np.full((chains, n_cells), np.log(0.5))
-    # dual averaging state
-    mu, hbar, log_eps_bar = (
-        np.log(10 * 0.5),
-        np.zeros((chains, n_cells)),
-        np.zeros((chains, n_cells)),
-    )
+    adapt = DualAveraging((chains, n_cells))
+    window = []
+    n_steps = STEPS
     out = np.empty((chains, draws, n_cells, dim))
     divergent = np.zeros((chains, draws, n_cells), bool)
     accepted = np.zeros((chains, n_cells))
     for it in range(warmup + draws):
-        eps = np.exp(log_eps) * rng.uniform(0.8, 1.2, (chains, n_cells))
+        if it < warmup:
+            eps = np.exp(adapt.log_eps) * rng.uniform(0.8, 1.2, (chains, n_cells))
+        else:
+            eps = np.minimum(np.exp(adapt.log_eps), rng.uniform(*TRAJECTORY) / n_steps)
         r0 = rng.standard_normal(u.shape)
         e = eps[..., None]
         un, rn = u, r0 + 0.5 * e * g
         with np.errstate(over="ignore", invalid="ignore"):
-            for step in range(STEPS):
+            for step in range(n_steps):
                 un = un + e * rn
                 lpn, gn = dens(un)
-                rn = rn + (e if step < STEPS - 1 else 0.5 * e) * gn
+                rn = rn + (e if step < n_steps - 1 else 0.5 * e) * gn
             # energy error H(end) - H(start), H = -log p + |r|^2 / 2
             error = (lp - 0.5 * (r0**2).sum(-1)) - (lpn - 0.5 * (rn**2).sum(-1))
         bad = ~np.isfinite(error) | (error > MAX_ENERGY_ERROR)
@@ -86,16 +122,22 @@ def hmc_sample(
         g = np.where(take[..., None], gn, g)
         alpha = np.exp(log_alpha)
         if it < warmup:
-            t = it + 1
-            hbar = (1 - 1 / (t + 10)) * hbar + (TARGET - alpha) / (t + 10)
-            log_eps = mu - np.sqrt(t) / 0.05 * hbar
-            w = t**-0.75
-            log_eps_bar = w * log_eps + (1 - w) * log_eps_bar
+            adapt.update(alpha)
+            if end1 <= it < end2:
+                window.append(u)
+            if it == end2 - 1 and len(window) > 2 * dim:
+                x = mode + (tril @ u[..., None])[..., 0]
+                mode, tril = rewhiten(mode, tril, np.concatenate(window, axis=0))
+                u = np.linalg.solve(tril, (x - mode)[..., None])[..., 0]
+                lp, g = dens(u)
+                adapt = DualAveraging((chains, n_cells), float(np.exp(adapt.log_eps_bar).mean()))
             if it == warmup - 1:
-                log_eps = log_eps_bar
+                adapt.log_eps = adapt.log_eps_bar
+                smallest = float(np.exp(adapt.log_eps).min())
+                n_steps = int(np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS))
         else:
             i = it - warmup
-            out[:, i] = to_x(u)
+            out[:, i] = mode + (tril @ u[..., None])[..., 0]
             divergent[:, i] = bad
             accepted += alpha
-    return HMCRun(out, divergent, accepted / max(draws, 1), np.exp(log_eps))
+    return HMCRun(out, divergent, accepted / max(draws, 1), np.exp(adapt.log_eps), n_steps)

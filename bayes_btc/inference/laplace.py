@@ -37,7 +37,7 @@ def find_modes(
     grad_hess: GradHess,
     x0: np.ndarray,
     max_steps: int = 50,
-    tol: float = 1e-10,
+    tol: float = 1e-14,
 ) -> Laplace:
     """Damped Newton ascent of every cell at once from x0 (C, D); Armijo backtracking."""
     x = x0.copy()

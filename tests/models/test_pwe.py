@@ -11,15 +11,26 @@ import pytest
 from lifelines import CoxPHFitter
 from scipy import optimize, stats
 
+from bayes_btc.inference.pwe_sampling import sample_pwe
 from bayes_btc.inference.sampling import sample_model
 from bayes_btc.inputs.plan import Sampler
-from bayes_btc.models.pwe import PWEData, build_pwe_model
+from bayes_btc.models.pwe import PWEData, PWEPriors, build_pwe_model
 from bayes_btc.models.pwe_data import PWETable, cuts_by_events, pwe_table
 from bayes_btc.models.pwe_survival import median_survival
 from bayes_btc.priors.mixtures import NormalMixture
 
 VAGUE = {"vague": NormalMixture.single(0.0, 10.0)}
 SAMPLER = Sampler(chains=4, cores=2, tune=1000, draws=1500, seed=5)
+ENGINES = ["hmc", pytest.param("nuts", marks=pytest.mark.slow)]
+
+
+def _fit(data, priors, variant, engine, control_median=None):
+    """The family's tree by numpy HMC (the default) or by NUTS on the PyMC model."""
+    if engine == "nuts":
+        model = build_pwe_model(data, priors, variant, control_median=control_median)
+        return sample_model(model, SAMPLER, "t")
+    sampler = SAMPLER.model_copy(update={"pwe": "hmc"})
+    return sample_pwe(data, priors, variant, PWEPriors(), control_median, sampler, "t")
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +58,15 @@ def _mle_log_hr(table) -> float:
 
 
 @pytest.mark.slow
-def test_ph_matches_cox_and_mle_on_a_real_trial(gbsg2_table):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ph_matches_cox_and_mle_on_a_real_trial(gbsg2_table, engine):
     time, event, arm, table = gbsg2_table
     cox = CoxPHFitter().fit(
         pd.DataFrame({"t": time, "e": event, "treat": (arm == 0).astype(int)}), "t", "e"
     )
     cox_hr = float(cox.hazard_ratios_["treat"])
     cox_lo, cox_hi = np.exp(cox.confidence_intervals_.to_numpy()[0])
-    tree = sample_model(build_pwe_model(PWEData(["RFS"], [table]), VAGUE, "ph"), SAMPLER, "t")
+    tree = _fit(PWEData(["RFS"], [table]), VAGUE, "ph", engine)
     hr = tree["posterior"]["hr"].values.ravel()
     lo, med, hi = np.quantile(hr, [0.025, 0.5, 0.975])
     assert abs(med / cox_hr - 1) < 0.03, (med, cox_hr)
@@ -79,8 +91,8 @@ def _simulate(rng, n, log_h, log_hr, edges, follow_up):
     return np.minimum(t, c), (t <= c).astype(int), arm
 
 
-@pytest.mark.slow
-def test_known_hazards_are_recovered_across_seeds():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_known_hazards_are_recovered_across_seeds(engine):
     """20 simulated trials batched as 20 'endpoints' of one model: the 95% intervals of the
     log-HR and of each baseline hazard cover the truth about 95% of the time."""
     edges = np.array([0.0, 4.0, 10.0, 40.0])
@@ -92,7 +104,7 @@ def test_known_hazards_are_recovered_across_seeds():
         )
         tables.append(pwe_table(time, event, arm, edges[1:-1]))
     data = PWEData([f"sim{i}" for i in range(20)], tables)
-    tree = sample_model(build_pwe_model(data, VAGUE, "ph"), SAMPLER, "t")
+    tree = _fit(data, VAGUE, "ph", engine)
     post = tree["posterior"].to_dataset()
     q = post.quantile([0.025, 0.975], dim=("chain", "draw"))
     lhr = q["log_hr"].sel(prior="vague").values
@@ -105,8 +117,8 @@ def test_known_hazards_are_recovered_across_seeds():
     assert abs(bias) < 3 * stats.sem(post["log_hr"].mean(("chain", "draw")).values.ravel())
 
 
-@pytest.mark.slow
-def test_control_median_prior_without_data_is_the_map_prior():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_control_median_prior_without_data_is_the_map_prior(engine):
     """With (almost) no data, the GP median implied by the baseline hazards follows the
     control-median prior: the diffuse baseline prior barely reshapes it."""
     cuts = np.array([3.0, 6.0, 9.0, 12.0])
@@ -115,8 +127,7 @@ def test_control_median_prior_without_data_is_the_map_prior():
     prior = NormalMixture((0.7, 0.3), (math.log(6.0), math.log(7.0)), (0.15, 0.3))
     priors = {"vague": VAGUE["vague"], "historical": VAGUE["vague"]}
     cells = {("PFS", "vague"): None, ("PFS", "historical"): prior}
-    model = build_pwe_model(data, priors, "ph", control_median=cells)  # non-PH: same term
-    tree = sample_model(model, SAMPLER, "t")
+    tree = _fit(data, priors, "ph", engine, cells)  # non-PH: the same term
     log_h0 = tree["posterior"]["log_h0"].sel(endpoint="PFS", prior="historical").values
     log_med = np.log(median_survival(log_h0.reshape(-1, 5), empty.edges))
     for q in (0.025, 0.25, 0.5, 0.75, 0.975):
