@@ -25,6 +25,7 @@ import numpy as np
 
 from bayes_btc.models.components import mixture_arrays
 from bayes_btc.models.pwe import PWEData, PWEPriors, control_median_prior
+from bayes_btc.models.pwe_kernel import value_and_gradient_kernel
 from bayes_btc.priors.mixtures import NormalMixture
 
 LOG2 = float(np.log(2.0))
@@ -117,22 +118,6 @@ def mixture_derivatives(
     return g, h
 
 
-def mixture_value_derivative(
-    x: np.ndarray, w: np.ndarray, m: np.ndarray, s: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """`mixture_logpdf` and its first derivative at x (..., C); one component in closed form."""
-    if w.shape[-1] == 1:
-        z = (x - m[:, 0]) / s[:, 0]
-        return -0.5 * z**2 - np.log(s[:, 0]) - 0.5 * np.log(2 * np.pi), -z / s[:, 0]
-    z = (x[..., None] - m) / s
-    with np.errstate(divide="ignore"):
-        terms = np.log(w) - 0.5 * z**2 - np.log(s) - 0.5 * np.log(2 * np.pi)
-    top = terms.max(axis=-1, keepdims=True)
-    r = np.exp(terms - top)
-    total = r.sum(axis=-1, keepdims=True)
-    return (top + np.log(total))[..., 0], (r / total * (-z / s)).sum(-1)
-
-
 def median_parts(
     a: np.ndarray, start: np.ndarray, width: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,7 +132,7 @@ def median_parts(
     hs = np.take_along_axis(h_start, j, -1)[..., 0]
     hj = np.take_along_axis(h, j, -1)[..., 0]
     m = np.take_along_axis(start, j, -1)[..., 0] + (LOG2 - hs) / hj
-    return m, j[..., 0], hs
+    return np.where(inside.any(-1), m, np.nan), j[..., 0], hs
 
 
 def log_density(cells: PWECells, x: np.ndarray) -> np.ndarray:
@@ -317,59 +302,26 @@ def posterior_values(
 
 
 def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`log_density` (..., C) and its gradient (..., C, D) at x (..., C, D), sharing the work."""
-    k = cells.n_intervals
-    a, b = cells.split(x)
-    d, e = cells.events, cells.exposure
-    with np.errstate(over="ignore", invalid="ignore"):
-        eta_t = a + b
-        mu_t = e[:, 0] * np.exp(eta_t)
-        mu_c = e[:, 1] * np.exp(a)
-        lp = (d[:, 0] * eta_t - mu_t).sum(-1) + (d[:, 1] * a - mu_c).sum(-1)
-    r_t, r_c = d[:, 0] - mu_t, d[:, 1] - mu_c
-    g = np.empty(x.shape)
-    step_a = np.diff(a, axis=-1)
-    lp -= 0.5 * ((a[..., 0] - cells.base_mean) / cells.base_sd) ** 2
-    lp -= 0.5 * (step_a**2).sum(-1) / cells.smoothing_sd**2
-    da = step_a / cells.smoothing_sd**2
-    g[..., :k] = r_t + r_c
-    g[..., 0] -= (a[..., 0] - cells.base_mean) / cells.base_sd**2
-    g[..., 1:k] -= da
-    g[..., : k - 1] += da
-    mv, mg = mixture_value_derivative(b[..., 0], cells.hr_w, cells.hr_mean, cells.hr_sd)
-    lp += mv
-    if cells.variant == "ph":
-        g[..., k] = r_t.sum(-1) + mg
-    else:
-        step_b = np.diff(b, axis=-1)
-        lp -= 0.5 * (step_b**2).sum(-1) / cells.hr_smoothing_sd**2
-        db = step_b / cells.hr_smoothing_sd**2
-        g[..., k:] = r_t
-        g[..., k] += mg
-        g[..., k + 1 :] -= db
-        g[..., k : 2 * k - 1] += db
-    if cells.has_median.any():
-        mlp, mg_a = median_value_gradient(cells, a)
-        lp += mlp
-        g[..., :k] += mg_a
-    bad = ~np.isfinite(lp)
-    return np.where(bad, -np.inf, lp), np.where(bad[..., None], 0.0, g)
-
-
-def median_value_gradient(cells: PWECells, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The control-median prior term (..., C) and its gradient (..., C, K); 0 where a cell has
-    no such prior."""
-    start = np.broadcast_to(cells.start, a.shape)
-    width = np.broadcast_to(cells.width, a.shape)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        m, j, hs = median_parts(a, start, width)
-        h = np.exp(a)
-        hj = np.take_along_axis(h, j[..., None], -1)[..., 0]
-        k = np.arange(a.shape[-1])
-        dm = np.where(k < j[..., None], -h * width / hj[..., None], 0.0)
-        dm = np.where(k == j[..., None], -((LOG2 - hs) / hj)[..., None], dm)
-        log_m = np.log(m)
-        value, f1 = mixture_value_derivative(log_m, cells.med_w, cells.med_mean, cells.med_sd)
-        g = f1[..., None] * dm / m[..., None]
-    on = cells.has_median & np.isfinite(m) & (m > 0)
-    return np.where(on, value, 0.0), np.where(on[..., None] & np.isfinite(g), g, 0.0)
+    """`log_density` (..., C) and its gradient (..., C, D) at x (..., C, D), by the compiled
+    loop of `models/pwe_kernel.py`."""
+    flat = np.ascontiguousarray(x, dtype=float).reshape(-1, cells.n_cells, cells.dim)
+    lp, grad = value_and_gradient_kernel(
+        flat,
+        cells.events.astype(float),
+        cells.exposure,
+        cells.variant == "ph",
+        cells.hr_w,
+        cells.hr_mean,
+        cells.hr_sd,
+        cells.base_mean,
+        cells.base_sd,
+        cells.smoothing_sd,
+        cells.hr_smoothing_sd,
+        cells.med_w,
+        cells.med_mean,
+        cells.med_sd,
+        cells.has_median,
+        cells.start,
+        cells.width,
+    )
+    return lp.reshape(x.shape[:-1]), grad.reshape(x.shape)

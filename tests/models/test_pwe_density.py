@@ -128,7 +128,9 @@ def _grid_reference(d, e, prior_sd, median_prior):
     if median_prior is not None:
         w, m, s = median_prior
         log_med = np.log(np.log(2.0) / np.exp(a))
-        lp = lp + np.log(sum(wi * stats.norm.pdf(log_med, mi, si) for wi, mi, si in zip(w, m, s)))
+        lp = lp + np.log(
+            sum(wi * stats.norm.pdf(log_med, mi, si) for wi, mi, si in zip(w, m, s, strict=False))
+        )
     p = np.exp(lp - lp.max())
     p /= p.sum()
     return float(p[:, (b < math.log(1.3))[0]].sum()), float((p * b).sum())
