@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import fft, stats
+from scipy import fft, special, stats
 
 RESOLUTION = float(np.finfo(float).resolution)
 TAIL_PROB = 0.89  # ArviZ's default interval probability, whose two ends the tail ESS checks
@@ -30,7 +30,7 @@ def z_scale(x: np.ndarray) -> np.ndarray:
     flat = x.reshape(x.shape[0], -1)
     rank = stats.rankdata(flat, method="average", axis=1)
     n = flat.shape[1]
-    return stats.norm.ppf((rank - 0.375) / (n - 0.75 + 1)).reshape(x.shape)
+    return special.ndtri((rank - 0.375) / (n - 0.75 + 1)).reshape(x.shape)
 
 
 def rhat_basic(x: np.ndarray) -> np.ndarray:

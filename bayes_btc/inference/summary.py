@@ -3,6 +3,8 @@ bulk/tail ESS of every quantity of every fitted cell."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ from bayes_btc.inference.mcmc_stats import ess_tail, rhat_ess_bulk
 from bayes_btc.models.fit import Fit
 
 CHUNK = 256  # quantities per vectorised batch (bounds the memory of the FFT)
+THREADS = 2  # batches diagnosed at once
 
 SUMMARY_COLUMNS = [
     "endpoint",
@@ -82,11 +85,15 @@ def summary_table(fits: list[Fit]) -> pd.DataFrame:
     for i, (f, _, d) in enumerate(cells):
         if not f.pooled and np.isfinite(rows[i]["mean"]):
             groups.setdefault(tuple(d.shape), []).append(i)
-    for idx in groups.values():
-        for start in range(0, len(idx), CHUNK):
-            part = idx[start : start + CHUNK]
-            x = np.stack([np.asarray(cells[i][2].values, dtype=float) for i in part])
-            stats = zip(*rhat_ess_bulk(x), ess_tail(x), strict=True)
+    parts = [idx[s : s + CHUNK] for idx in groups.values() for s in range(0, len(idx), CHUNK)]
+
+    def diagnose(part: list[int]) -> list[tuple[float, float, float]]:
+        x = np.stack([np.asarray(cells[i][2].values, dtype=float) for i in part])
+        return list(zip(*rhat_ess_bulk(x), ess_tail(x), strict=True))
+
+    # numpy's sorts and FFTs release the GIL: batches run on THREADS threads, same numbers
+    with ThreadPoolExecutor(THREADS) as pool:
+        for part, stats in zip(parts, pool.map(diagnose, parts), strict=True):
             for i, (r, b, t) in zip(part, stats, strict=True):
                 rows[i] |= {"r_hat": float(r), "ess_bulk": float(b), "ess_tail": float(t)}
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
