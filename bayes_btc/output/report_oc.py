@@ -82,14 +82,12 @@ def oc_sentences(r: SavedResults) -> list[str]:
 
 
 def pwe_words(r: SavedResults) -> str:
-    """Where the OCs of the models that need simulated trials are, when the run has them."""
+    """Where the simulated OCs are: those of the PWE models the run has, or the grids."""
+    where = f"`{OC_COMMAND}` computes them (plan section {OC_PLAN_SECTION})"
     pwe = sorted({m for m in r.summary["model"].astype(str) if m.startswith("pwe")})
     if not pwe:
-        return ""
-    return (
-        f" The piecewise-exponential models ({', '.join(pwe)}) need simulated trials: "
-        f"`{OC_COMMAND}` computes their OCs (plan section {OC_PLAN_SECTION})."
-    )
+        return f" OCs over grids of true effects and control rates: {where}."
+    return f" The piecewise-exponential models ({', '.join(pwe)}) need simulated trials: {where}."
 
 
 def oc_intro(r: SavedResults) -> str:
