@@ -6,6 +6,7 @@ carrying the same numbers."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 
@@ -201,3 +202,17 @@ def test_quick_run_writes_reads_back_and_reports_the_same_numbers(quick_results,
         assert fmt(first["type1_error"], probability=True) in sentence
         if saved.kinds[e] != "survival":
             assert f"{prov.treatment}'s true rate" in sentence and f"{prov.control}'s" in sentence
+
+    # arm names come from the study: renamed in the saved folder, the sentences follow
+    prov_path = out / "provenance.json"
+    prov_json = json.loads(prov_path.read_text())
+    prov_json["study"] |= {"treatment": "ArmNew", "control": "ArmOld"}
+    prov_path.write_text(json.dumps(prov_json))
+    rebuild_report(out)
+    renamed = (out / "report.md").read_text().split(f"### {OC_APPENDIX}", 1)[1]
+    renamed = renamed.split("\n### ", 1)[0]
+    binary = [e for e in table["endpoint"].unique() if saved.kinds[e] != "survival"]
+    for e in binary:
+        sentence = next(line for line in renamed.splitlines() if line.startswith(f"- {e} ("))
+        assert "ArmNew's true rate" in sentence and "ArmOld's" in sentence
+        assert f"{prov.treatment}'s" not in sentence and f"{prov.control}'s" not in sentence
