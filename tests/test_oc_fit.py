@@ -183,7 +183,7 @@ def test_quick_run_writes_reads_back_and_reports_the_same_numbers(quick_results,
     md = (out / "report.md").read_text()
     main, appendix = md.split("## Appendix", 1)
     assert f"## {OC_HEADING}" in main and main.index("## The answer") < main.index(OC_HEADING)
-    assert f"`{OC_COMMAND}`" in main and OC_PLAN_SECTION in main
+    assert f"the command {OC_COMMAND}" in main and OC_PLAN_SECTION in main
     section = appendix.split(f"### {OC_APPENDIX}", 1)[1].split("\n### ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     header = [c.strip() for c in rows[0].strip("|").split("|")]

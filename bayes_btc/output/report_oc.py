@@ -83,11 +83,14 @@ def oc_sentences(r: SavedResults) -> list[str]:
 
 def pwe_words(r: SavedResults) -> str:
     """Where the simulated OCs are: those of the PWE models the run has, or the grids."""
-    where = f"`{OC_COMMAND}` computes them (plan section {OC_PLAN_SECTION})"
+    where = f"the command {OC_COMMAND} computes them (plan section {OC_PLAN_SECTION})"
     pwe = sorted({m for m in r.summary["model"].astype(str) if m.startswith("pwe")})
     if not pwe:
         return f" OCs over grids of true effects and control rates: {where}."
-    return f" The piecewise-exponential models ({', '.join(pwe)}) need simulated trials: {where}."
+    models = ", ".join(pwe)
+    return (
+        f" The OCs of the piecewise-exponential models ({models}) need simulated trials: {where}."
+    )
 
 
 def oc_intro(r: SavedResults) -> str:
@@ -175,7 +178,7 @@ def oc_appendix(r: SavedResults) -> list[Block]:
             "arm sizes (binary) or the published SE (summary log-HR model), when the true effect "
             f"({treatment} vs {control}) is the plan's margin (type I error) or no difference "
             f"(HR 1, rate difference 0). oc_exact.csv; the grids of true effects and control "
-            f"rates, and the simulated PWE models, are in `{OC_COMMAND}`'s oc.csv.",
+            f"rates, and the simulated PWE models, are in the oc.csv of {OC_COMMAND}.",
         ),
         Block("list", oc_sentences(r)),
         Block("table", oc_table(r)),
