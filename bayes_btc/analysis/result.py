@@ -86,6 +86,7 @@ class Analysis:
     priors: pd.DataFrame = field(default_factory=pd.DataFrame)  # priors.csv: ESS per prior used
     historical_notes: list[str] = field(default_factory=list)  # what was not borrowed, why
     cox_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # PWE vs Cox HR, PH test
+    oc_exact: pd.DataFrame = field(default_factory=pd.DataFrame)  # oc_exact.csv: exact OCs
 
     @property
     def converged(self) -> bool:

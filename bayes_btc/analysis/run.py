@@ -13,6 +13,7 @@ from bayes_btc.analysis.ard import ard_table
 from bayes_btc.analysis.assumptions import assumptions
 from bayes_btc.analysis.cox_check import cox_check_table, cox_warnings
 from bayes_btc.analysis.figures import figure_specs
+from bayes_btc.analysis.oc_fit import exact_oc
 from bayes_btc.analysis.phases import Laps
 from bayes_btc.analysis.result import Analysis, Tipping
 from bayes_btc.decisions.rules import endpoint_rules
@@ -309,6 +310,8 @@ def run_analysis(
     a.historical_notes = borrowed.notes
     a.tipping = tipping_point(spec, plan, audit, endpoints)
     lap("tipping")
+    a.oc_exact = exact_oc(fits, rules, plan.decision_threshold)
+    lap("oc_exact")
     a.cox_check = cox_check_table([*fits, *set_fits], own | sets, plan.reference_prior("log_hr"))
     for line in cox_warnings(a.cox_check):
         progress(line)

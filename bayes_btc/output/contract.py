@@ -30,6 +30,7 @@ OPTIONAL_FILES = (
     "tipping_point.csv",  # published-summary endpoints
     "priors.csv",  # every prior used, ESS by ELIR, moment and Morita
     "cox_check.csv",  # PWE fits: Cox HR of the same data, PH test
+    "oc_exact.csv",  # conjugate fits: exact type I error and P(declare) at no difference
 )
 POSTERIOR_FOLDER = "posterior"  # one NetCDF per model family (not committed: tens of MB)
 REPORT_INPUTS = tuple(

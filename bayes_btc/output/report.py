@@ -18,6 +18,7 @@ from bayes_btc.output.numbers import fmt
 from bayes_btc.output.report_answer import answer_blocks
 from bayes_btc.output.report_blocks import appendix_blocks
 from bayes_btc.output.report_evidence import evidence_blocks
+from bayes_btc.output.report_oc import oc_appendix, oc_blocks
 from bayes_btc.output.report_pdf import PRINT_CSS, write_pdf
 from bayes_btc.output.saved import SavedResults, load_results
 
@@ -161,8 +162,9 @@ def data_note(r: SavedResults) -> Block:
 
 def report_blocks(r: SavedResults) -> list[Block]:
     """The whole report in reading order: banner, answer, evidence, appendix."""
-    blocks = [data_note(r), *answer_blocks(r), *evidence_blocks(r), Block("h2", APPENDIX)]
-    blocks += appendix_blocks(r, r.provenance["assumptions"])
+    blocks = [data_note(r), *answer_blocks(r), *evidence_blocks(r), *oc_blocks(r)]
+    blocks.append(Block("h2", APPENDIX))
+    blocks += appendix_blocks(r, r.provenance["assumptions"]) + oc_appendix(r)
     blocks.append(Block("details", [Block("list", provenance_lines(r.provenance))], "Provenance"))
     return blocks
 

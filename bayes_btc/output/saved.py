@@ -5,7 +5,7 @@ exactly what `bayes-btc fit` wrote, without refitting."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -42,6 +42,7 @@ class SavedResults:
     figures: dict[str, Path]  # caption -> PNG
     historical: pd.DataFrame  # historical_priors.csv (empty without historical priors)
     historical_trials: pd.DataFrame
+    oc_exact: pd.DataFrame = field(default_factory=pd.DataFrame)  # oc_exact.csv, when written
 
     @property
     def converged(self) -> bool:
@@ -104,6 +105,7 @@ def load_results(folder: str | Path) -> SavedResults:
         figures={item["caption"]: f / "figures" / item["file"] for item in index},
         historical=optional("historical_priors.csv"),
         historical_trials=optional("historical_trials.csv"),
+        oc_exact=optional("oc_exact.csv"),
     )
 
 

@@ -35,6 +35,8 @@ def write_results(
         write_csv(a.spread, folder / "reconstruction_spread.csv")
     if len(a.cox_check):
         write_csv(a.cox_check, folder / "cox_check.csv")
+    if len(a.oc_exact):
+        write_csv(a.oc_exact, folder / "oc_exact.csv")
     (folder / POSTERIOR_FOLDER).mkdir()
     for family, tree in a.trees.items():
         tree.attrs.update(
