@@ -12,7 +12,7 @@ over independent draw sets (tests/test_map_mcse.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -45,17 +45,26 @@ def ess_mcse(
 ) -> float:
     """MCSE of `prior_ess(derived(fitted))`, `fitted` being the mixture fitted to all `draws`
     (e.g. `derived` = robustification, for the robust prior's ESS)."""
+    return ess_mcse_each(draws, fitted, scale, {"": derived}, batches)[""]
+
+
+def ess_mcse_each(
+    draws: np.ndarray,
+    fitted: Mixture,
+    scale: str,
+    derived: Mapping[str, Callable[[Mixture], Mixture]],
+    batches: int = BATCHES,
+) -> dict[str, float]:
+    """MCSE of `prior_ess(d(fitted))` for each named `d` in `derived` (e.g. the MAP prior
+    itself and its robust version), from one set of `batches` jackknife refits."""
     x = np.asarray(draws, dtype=float).ravel()
     if len(x) < 50 * batches:
-        return float("nan")
+        return dict.fromkeys(derived, float("nan"))
     refit = fit_beta_mixture if scale == "rate" else fit_normal_mixture
     parts = np.array_split(x, batches)
-    ess = np.array(
-        [
-            prior_ess(
-                derived(refit(np.concatenate(parts[:b] + parts[b + 1 :]), start=fitted)), scale
-            )  # type: ignore[arg-type]
-            for b in range(batches)
-        ]
-    )
-    return float(np.sqrt((batches - 1) / batches * np.sum((ess - ess.mean()) ** 2)))
+    fits = [refit(np.concatenate(parts[:b] + parts[b + 1 :]), start=fitted) for b in range(batches)]  # type: ignore[arg-type]
+    out = {}
+    for name, d in derived.items():
+        ess = np.array([prior_ess(d(f), scale) for f in fits])
+        out[name] = float(np.sqrt((batches - 1) / batches * np.sum((ess - ess.mean()) ** 2)))
+    return out
