@@ -2,10 +2,9 @@
 prior can be carried forward as a prior with conjugate updates; `fit_quality` reports how well
 the mixture matches the draws.
 
-The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. EM
-(`priors/em.py`: all components at once, SQUAREM-accelerated) is deterministic: components
-start from equal-count groups of the sorted draws, and it stops when the log-likelihood
-improves by less than 1e-8 relative, or after 500 EM steps.
+The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. The
+fit (`priors/em.py`: SQUAREM-accelerated EM on all components at once, then BFGS to the
+maximum) is deterministic: components start from equal-count groups of the sorted draws.
 """
 
 from __future__ import annotations
@@ -15,12 +14,13 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
-from scipy.special import betaln
+from scipy.special import betaln, digamma
 
-from bayes_btc.priors.em import Params, beta_ml, em
+from bayes_btc.priors.em import Params, beta_ml, fit
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
 MIN_DRAWS = 50
+BETA, NORMAL = (True, True), (False, True)  # which parameters are > 0: (a, b); (mean, SD)
 _CLIP = 1e-10  # rate draws are clipped into [_CLIP, 1 - _CLIP] (log x must be finite)
 _EMPTY = 1e-10  # a component with fewer responsibilities than this share of draws is frozen
 
@@ -89,12 +89,18 @@ def fit_beta_mixture(
         a[live], b[live] = beta_ml(s1, s2, a[live], b[live])
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
-    fits = [] if start is None else [em(start.padded(start.n_components), log_density, m_step, (True, True))]
+    def gradient(r: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray]:  # d / d log a, log b
+        _, a, b = p
+        nk, d = r.sum(axis=1), digamma(a + b)
+        ga = (r * lx).sum(axis=1) - nk * (digamma(a) - d)
+        return a * ga, b * ((r * l1x).sum(axis=1) - nk * (digamma(b) - d))
+
+    fits = [] if start is None else [fit(start.padded(start.n_components), log_density, m_step, gradient, BETA, near=True)]
     for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         a, b = np.array([_beta_moments(float(g.mean()), float(g.var())) for g in groups]).T
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(em((w, a, b), log_density, m_step, (True, True)))
+        fits.append(fit((w, a, b), log_density, m_step, gradient, BETA))
     w, a, b = _best_by_aic(fits)
     order = np.argsort(a / (a + b), kind="stable")
     return BetaMixture(tuple(w[order]), tuple(a[order]), tuple(b[order]))
@@ -129,13 +135,20 @@ def fit_normal_mixture(
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
-    fits = [] if start is None else [em(start.padded(start.n_components), log_density, m_step, (False, True))]
+    def gradient(r: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray]:  # d / d m, log s
+        _, m, s = p
+        z = x - m[:, None]
+        z *= (1 / s)[:, None]
+        rz = r * z
+        return rz.sum(axis=1) / s, (rz * z).sum(axis=1) - r.sum(axis=1)
+
+    fits = [] if start is None else [fit(start.padded(start.n_components), log_density, m_step, gradient, NORMAL, near=True)]
     for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         m = np.array([g.mean() for g in groups])
         s = np.maximum([g.std() for g in groups], floor)
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(em((w, m, s), log_density, m_step, (False, True)))
+        fits.append(fit((w, m, s), log_density, m_step, gradient, NORMAL))
     w, m, s = _best_by_aic(fits)
     order = np.argsort(m, kind="stable")
     return NormalMixture(tuple(w[order]), tuple(m[order]), tuple(s[order]))
