@@ -14,9 +14,9 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
-from scipy.special import betaln, digamma
+from scipy.special import betaln
 
-from bayes_btc.priors.em import Params, beta_ml, fit
+from bayes_btc.priors.em import Params, beta_ml, em
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
 MIN_DRAWS = 50
@@ -89,18 +89,14 @@ def fit_beta_mixture(
         a[live], b[live] = beta_ml(s1, s2, a[live], b[live])
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
-    def gradient(r: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray]:  # d / d log a, log b
-        _, a, b = p
-        nk, d = r.sum(axis=1), digamma(a + b)
-        ga = (r * lx).sum(axis=1) - nk * (digamma(a) - d)
-        return a * ga, b * ((r * l1x).sum(axis=1) - nk * (digamma(b) - d))
-
-    fits = [] if start is None else [fit(start.padded(start.n_components), log_density, m_step, gradient, BETA, near=True)]
+    fits = (
+        [] if start is None else [em(start.padded(start.n_components), log_density, m_step, BETA)]
+    )
     for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         a, b = np.array([_beta_moments(float(g.mean()), float(g.var())) for g in groups]).T
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(fit((w, a, b), log_density, m_step, gradient, BETA))
+        fits.append(em((w, a, b), log_density, m_step, BETA))
     w, a, b = _best_by_aic(fits)
     order = np.argsort(a / (a + b), kind="stable")
     return BetaMixture(tuple(w[order]), tuple(a[order]), tuple(b[order]))
@@ -135,20 +131,15 @@ def fit_normal_mixture(
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
-    def gradient(r: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray]:  # d / d m, log s
-        _, m, s = p
-        z = x - m[:, None]
-        z *= (1 / s)[:, None]
-        rz = r * z
-        return rz.sum(axis=1) / s, (rz * z).sum(axis=1) - r.sum(axis=1)
-
-    fits = [] if start is None else [fit(start.padded(start.n_components), log_density, m_step, gradient, NORMAL, near=True)]
+    fits = (
+        [] if start is None else [em(start.padded(start.n_components), log_density, m_step, NORMAL)]
+    )
     for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         m = np.array([g.mean() for g in groups])
         s = np.maximum([g.std() for g in groups], floor)
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(fit((w, m, s), log_density, m_step, gradient, NORMAL))
+        fits.append(em((w, m, s), log_density, m_step, NORMAL))
     w, m, s = _best_by_aic(fits)
     order = np.argsort(m, kind="stable")
     return NormalMixture(tuple(w[order]), tuple(m[order]), tuple(s[order]))
