@@ -193,10 +193,13 @@ class BetaMixture(_Mixture):
             raise ValueError("ELIR ESS diverges when a Beta shape parameter is below 1")
         lw, lnorm = np.log(w), betaln(a, b)
 
+        am1, bm1, const = a - 1, b - 1, lw - lnorm
+
         def integrand(u: float, k: int) -> float:  # logit scale u, t = expit(u), dt = t(1-t) du
             lt, l1t = log_expit(u), log_expit(-u)
-            lf = lw + (a - 1) * lt + (b - 1) * l1t - lnorm  # log(w_k f_k(t))
-            score = softmax(lf) @ ((a - 1) * math.exp(l1t) - (b - 1) * math.exp(lt))
+            lf = const + am1 * lt + bm1 * l1t  # log(w_k f_k(t))
+            e = np.exp(lf - lf.max())  # softmax(lf) = e / sum(e), without its call overhead
+            score = (e @ (am1 * math.exp(l1t) - bm1 * math.exp(lt))) / e.sum()
             return math.exp(lf[k]) * score**2  # score = (log p)'(t) t(1-t)
 
         ends = float(np.sum(w * np.where(a == 1, b, 0.0)) + np.sum(w * np.where(b == 1, a, 0.0)))
