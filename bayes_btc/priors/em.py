@@ -33,16 +33,19 @@ REL_TOL = 1e-8
 _FLOOR = -500.0  # log responsibilities below this are clipped: subnormal floats slow exp ~100x
 
 
-def e_step(params: Params, log_density: LogDensity) -> tuple[np.ndarray, float]:
-    """(responsibilities (K, n), log-likelihood) at `params`."""
+def e_step(
+    params: Params, log_density: LogDensity, need_ll: bool = True
+) -> tuple[np.ndarray, float]:
+    """(responsibilities (K, n), log-likelihood) at `params` (NaN unless `need_ll`)."""
     lp = log_density(params)
     lp += np.log(params[0])[:, None]
     top = lp.max(axis=0)
     lp -= top
-    np.maximum(lp, _FLOOR, out=lp)
+    if lp.min() < _FLOOR:
+        np.maximum(lp, _FLOOR, out=lp)
     np.exp(lp, out=lp)
     total = lp.sum(axis=0)
-    ll = float(top.sum() + np.log(total).sum())
+    ll = float(top.sum() + np.log(total).sum()) if need_ll else float("nan")
     lp /= total
     return lp, ll
 
@@ -78,7 +81,7 @@ def em(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while steps < max_steps:
             p1 = m_step(r0, params)
-            r1, _ = e_step(p1, log_density)
+            r1, _ = e_step(p1, log_density, need_ll=False)
             p2 = m_step(r1, p1)
             r2, ll2 = e_step(p2, log_density)
             steps += 2
