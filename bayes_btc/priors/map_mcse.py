@@ -7,10 +7,9 @@ draws (same number of components; one set of refits serves every prior derived f
 mixture, e.g. the MAP prior and its robust version): the delete-a-batch jackknife,
 MCSE^2 = (B - 1)/B * sum_b (ESS_(-b) - mean)^2 (batches much longer than the
 autocorrelation are nearly independent). Refits on 7/8 of the draws keep the ESS's
-small-sample bias out of the
-error, which refits on single batches (SD / sqrt(B)) overstate. The estimate is still
-conservative: for draws from a known normal mixture it is about twice the spread of the ESS
-over independent draw sets (tests/test_map_mcse.py)."""
+small-sample bias out of the error, which refits on single batches (SD / sqrt(B))
+overstate. The estimate is still conservative: for draws from a known normal mixture it is
+about twice the spread of the ESS over independent draw sets (tests/test_map_mcse.py)."""
 
 from __future__ import annotations
 
