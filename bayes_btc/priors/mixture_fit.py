@@ -2,9 +2,10 @@
 prior can be carried forward as a prior with conjugate updates; `fit_quality` reports how well
 the mixture matches the draws.
 
-The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. The
-fit (`priors/em.py`: SQUAREM-accelerated EM on all components at once, then BFGS to the
-maximum) is deterministic: components start from equal-count groups of the sorted draws.
+The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. EM
+(`priors/em.py`: all components at once, SQUAREM-accelerated) is deterministic: components
+start from equal-count groups of the sorted draws, and it stops when the log-likelihood
+improves by less than 1e-8 relative, or after 500 EM steps.
 """
 
 from __future__ import annotations
