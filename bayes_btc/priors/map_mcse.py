@@ -3,16 +3,17 @@
 The mixture approximating the MAP predictive draws, and so its ESS, moves with the draws. The
 draws (chain-major, each chain in draw order) are cut into B = `BATCHES` contiguous batches
 and the mixture is refitted without each batch in turn, by EM started from the fit to all
-draws (same number of components): the delete-a-batch jackknife, MCSE^2 = (B - 1)/B *
-sum_b (ESS_(-b) - mean)^2 (batches much longer than the autocorrelation are nearly
-independent). Refits on 7/8 of the draws keep the ESS's small-sample bias out of the
-error, which refits on single batches (SD / sqrt(B)) overstate. The estimate is still
-conservative: for draws from a known normal mixture it is about twice the spread of the ESS
-over independent draw sets (tests/test_map_mcse.py)."""
+draws (same number of components; one set of refits serves every prior derived from the
+mixture, e.g. the MAP prior and its robust version): the delete-a-batch jackknife,
+MCSE^2 = (B - 1)/B * sum_b (ESS_(-b) - mean)^2 (batches much longer than the
+autocorrelation are nearly independent). Refits on 7/8 of the draws keep the ESS's
+small-sample bias out of the error, which refits on single batches (SD / sqrt(B))
+overstate. The estimate is still conservative: for draws from a known normal mixture it is
+about twice the spread of the ESS over independent draw sets (tests/test_map_mcse.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -45,17 +46,26 @@ def ess_mcse(
 ) -> float:
     """MCSE of `prior_ess(derived(fitted))`, `fitted` being the mixture fitted to all `draws`
     (e.g. `derived` = robustification, for the robust prior's ESS)."""
+    return ess_mcse_each(draws, fitted, scale, {"": derived}, batches)[""]
+
+
+def ess_mcse_each(
+    draws: np.ndarray,
+    fitted: Mixture,
+    scale: str,
+    derived: Mapping[str, Callable[[Mixture], Mixture]],
+    batches: int = BATCHES,
+) -> dict[str, float]:
+    """MCSE of `prior_ess(d(fitted))` for each named `d` in `derived` (e.g. the MAP prior
+    itself and its robust version), from one set of `batches` jackknife refits."""
     x = np.asarray(draws, dtype=float).ravel()
     if len(x) < 50 * batches:
-        return float("nan")
+        return dict.fromkeys(derived, float("nan"))
     refit = fit_beta_mixture if scale == "rate" else fit_normal_mixture
     parts = np.array_split(x, batches)
-    ess = np.array(
-        [
-            prior_ess(
-                derived(refit(np.concatenate(parts[:b] + parts[b + 1 :]), start=fitted)), scale
-            )  # type: ignore[arg-type]
-            for b in range(batches)
-        ]
-    )
-    return float(np.sqrt((batches - 1) / batches * np.sum((ess - ess.mean()) ** 2)))
+    fits = [refit(np.concatenate(parts[:b] + parts[b + 1 :]), start=fitted) for b in range(batches)]  # type: ignore[arg-type]
+    out = {}
+    for name, d in derived.items():
+        ess = np.array([prior_ess(d(f), scale) for f in fits])
+        out[name] = float(np.sqrt((batches - 1) / batches * np.sum((ess - ess.mean()) ** 2)))
+    return out

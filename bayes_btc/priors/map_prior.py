@@ -12,6 +12,7 @@ events for a log median) and how well the mixture matches the draws are reported
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -25,7 +26,7 @@ from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_med
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
 from bayes_btc.priors.ess import ess_all
-from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse
+from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse_each
 from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
@@ -77,6 +78,7 @@ class HistoricalPriors:
     converged: bool
     data_sha256: str = ""  # of the historical data file
     about: dict[str, object] = field(default_factory=dict)  # the file's title, regimen, ...
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time: sampling, mixture, ...
 
 
 def thin(draws: np.ndarray, keep: int = MIXTURE_FIT_DRAWS) -> np.ndarray:
@@ -195,7 +197,16 @@ def derive_map_priors(
         }
     )
     progress(f"MAP priors from {len(data.trial)} earlier control arms")
+    seconds = {"sampling": 0.0, "mixture": 0.0, "jackknife": 0.0, "table": 0.0}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        seconds[name] += now - clock[0]
+        clock[0] = now
+
     tree = sample_model(model, run, MODEL, progress)
+    lap("sampling")
     post = tree["posterior"].to_dataset()
     priors: dict[str, MAPPrior] = {}
     rows = []
@@ -217,14 +228,14 @@ def derive_map_priors(
             robust = _robust(mix, scale, settings)
             p = MAPPrior(s.endpoint, scale, mix, robust, draws)
             priors[s.endpoint] = p
-            mcse = {
-                "historical": ess_mcse(used, mix, scale),
-                "historical_robust": ess_mcse(
-                    used, mix, scale, functools.partial(_robust, scale=scale, settings=settings)
-                ),
-            }
+            lap("mixture")
+            robustify = functools.partial(_robust, scale=scale, settings=settings)
+            derived = {"historical": lambda m: m, "historical_robust": robustify}
+            mcse = ess_mcse_each(used, mix, scale, derived)
+            lap("jackknife")
             for name, err in mcse.items():
                 rows.append(_row(p, name, len(s.trials), float(tau.median()), ok, err))
+            lap("table")
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     trials = _trials_table(meta)
     trials["reference"] = trials["trial"].map({t.name: t.reference for t in data.trial})
@@ -235,4 +246,4 @@ def derive_map_priors(
         "borrowed": {e: h for e, h in targets.items() if e in priors},
     }
     converged = bool(table["converged"].all())
-    return HistoricalPriors(priors, table, trials, tree, converged, about=about)
+    return HistoricalPriors(priors, table, trials, tree, converged, about=about, seconds=seconds)

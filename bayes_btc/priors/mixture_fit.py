@@ -2,28 +2,26 @@
 prior can be carried forward as a prior with conjugate updates; `fit_quality` reports how well
 the mixture matches the draws.
 
-The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. EM is
-deterministic: components start from equal-count groups of the sorted draws, and it stops when
-the log-likelihood improves by less than 1e-8 relative, or after 500 iterations.
+The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. EM
+(`priors/em.py`: all components at once, SQUAREM-accelerated) is deterministic: components
+start from equal-count groups of the sorted draws, and it stops when the log-likelihood
+improves by less than 1e-8 relative, or after 500 EM steps.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
-from scipy.special import betaln, digamma, polygamma
+from scipy import stats
+from scipy.special import betaln
 
+from bayes_btc.priors.em import Params, beta_ml, em
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
-Params = tuple[np.ndarray, np.ndarray, np.ndarray]  # (weights, p1, p2), one entry per component
-
 MIN_DRAWS = 50
-_MAX_ITER = 500
-_REL_TOL = 1e-8
+BETA, NORMAL = (True, True), (False, True)  # which parameters are > 0: (a, b); (mean, SD)
 _CLIP = 1e-10  # rate draws are clipped into [_CLIP, 1 - _CLIP] (log x must be finite)
 _EMPTY = 1e-10  # a component with fewer responsibilities than this share of draws is frozen
 
@@ -38,32 +36,6 @@ def _validated(draws: ArrayLike, rate: bool) -> np.ndarray:
     if rate and np.any((x < 0) | (x > 1)):
         raise ValueError("draws of a rate must lie in (0, 1)")
     return np.clip(x, _CLIP, 1 - _CLIP) if rate else x
-
-
-def _exp(v: np.ndarray) -> np.ndarray:
-    """exp, with values below e^-500 set to 0: subnormal floats would make EM ~100x slower."""
-    return np.exp(np.where(v < -500, -np.inf, v))
-
-
-def _em(
-    params: Params,
-    log_density: Callable[[Params], np.ndarray],
-    m_step: Callable[[np.ndarray, Params], Params],
-) -> tuple[Params, float]:
-    """EM from `params`; log_density gives the (K, n) component log densities, and m_step
-    takes the (K, n) responsibilities. Reductions over draws avoid BLAS (`@`): threaded
-    OpenBLAS calls on long vectors can take milliseconds each when other thread pools run."""
-    ll_old = -np.inf
-    for it in range(_MAX_ITER + 1):
-        lp = np.log(params[0])[:, None] + log_density(params)
-        top = lp.max(axis=0)
-        norm = top + np.log(_exp(lp - top).sum(axis=0))  # log mixture density per draw
-        ll = float(norm.sum())
-        if it == _MAX_ITER or ll - ll_old < _REL_TOL * abs(ll):
-            break
-        ll_old = ll
-        params = m_step(_exp(lp - norm), params)
-    return params, ll
 
 
 def _best_by_aic(fits: list[tuple[Params, float]]) -> Params:
@@ -89,67 +61,43 @@ def _beta_moments(m: float, v: float) -> tuple[float, float]:
     return m * c, (1 - m) * c
 
 
-def _beta_ml(s1: float, s2: float, start: tuple[float, float]) -> tuple[float, float]:
-    """Maximise (a-1) s1 + (b-1) s2 - log B(a, b) over (log a, log b) by Newton steps (trust
-    region); s1, s2 = weighted mean log x and log(1-x). Concave in (a, b): one optimum."""
-
-    def neg(z: np.ndarray) -> float:
-        a, b = np.exp(z)
-        return -((a - 1) * s1 + (b - 1) * s2 - betaln(a, b))
-
-    def grad(z: np.ndarray) -> np.ndarray:
-        a, b = np.exp(z)
-        d = digamma(a + b)
-        return -np.array([a * (s1 - digamma(a) + d), b * (s2 - digamma(b) + d)])
-
-    def hess(z: np.ndarray) -> np.ndarray:
-        a, b = np.exp(z)
-        t, g = polygamma(1, [a, b, a + b]), grad(z)
-        return np.array(
-            [
-                [g[0] + a * a * (t[0] - t[2]), -a * b * t[2]],
-                [-a * b * t[2], g[1] + b * b * (t[1] - t[2])],
-            ]
-        )
-
-    res = optimize.minimize(
-        neg, np.log(start), jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-9}
-    )
-    a, b = np.exp(res.x)
-    return float(a), float(b)
-
-
 def fit_beta_mixture(
     draws: ArrayLike, max_components: int = 3, start: BetaMixture | None = None
 ) -> BetaMixture:
     """Beta mixture on a rate (0, 1) approximating `draws`, K chosen by AIC; or, given
     `start`, EM from that mixture with its K (a refit, e.g. on a batch of the draws).
 
-    M-step: weighted maximum likelihood of each (a_k, b_k), started from weighted moments."""
+    M-step: weighted maximum likelihood of all (a_k, b_k) at once (Newton, from the previous
+    step's values). Weighted sums are multiply-and-sum, not BLAS (`@`): threaded OpenBLAS
+    calls on long vectors can take milliseconds each when other thread pools run."""
     _check_k(max_components)
     x = _validated(draws, rate=True)
     lx, l1x = np.log(x), np.log1p(-x)
 
     def log_density(p: Params) -> np.ndarray:
         _, a, b = p
-        return (a - 1)[:, None] * lx + (b - 1)[:, None] * l1x - betaln(a, b)[:, None]
+        out = (a - 1)[:, None] * lx
+        out += (b - 1)[:, None] * l1x
+        out -= betaln(a, b)[:, None]
+        return out
 
     def m_step(r: np.ndarray, p: Params) -> Params:
         nk = r.sum(axis=1)
+        live = nk > _EMPTY * len(x)
         a, b = p[1].copy(), p[2].copy()
-        for k in np.flatnonzero(nk > _EMPTY * len(x)):
-            rk = r[k] / nk[k]  # weighted sums below by multiply-and-sum, not BLAS (see _em)
-            m = float(np.sum(rk * x))
-            start = _beta_moments(m, float(np.sum(rk * (x - m) ** 2)))
-            a[k], b[k] = _beta_ml(float(np.sum(rk * lx)), float(np.sum(rk * l1x)), start)
+        s1 = (r[live] * lx).sum(axis=1) / nk[live]
+        s2 = (r[live] * l1x).sum(axis=1) / nk[live]
+        a[live], b[live] = beta_ml(s1, s2, a[live], b[live])
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
-    fits = [] if start is None else [_em(start.padded(start.n_components), log_density, m_step)]
+    fits = (
+        [] if start is None else [em(start.padded(start.n_components), log_density, m_step, BETA)]
+    )
     for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         a, b = np.array([_beta_moments(float(g.mean()), float(g.var())) for g in groups]).T
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(_em((w, a, b), log_density, m_step))
+        fits.append(em((w, a, b), log_density, m_step, BETA))
     w, a, b = _best_by_aic(fits)
     order = np.argsort(a / (a + b), kind="stable")
     return BetaMixture(tuple(w[order]), tuple(a[order]), tuple(b[order]))
@@ -168,8 +116,12 @@ def fit_normal_mixture(
 
     def log_density(p: Params) -> np.ndarray:
         _, m, s = p
-        z = (x - m[:, None]) / s[:, None]
-        return -0.5 * z**2 - np.log(s)[:, None] - 0.5 * math.log(2 * math.pi)
+        z = x - m[:, None]
+        z *= (1 / s)[:, None]
+        z *= z
+        z *= -0.5
+        z -= (np.log(s) + 0.5 * math.log(2 * math.pi))[:, None]
+        return z
 
     def m_step(r: np.ndarray, p: Params) -> Params:
         nk = r.sum(axis=1)
@@ -180,13 +132,15 @@ def fit_normal_mixture(
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
-    fits = [] if start is None else [_em(start.padded(start.n_components), log_density, m_step)]
+    fits = (
+        [] if start is None else [em(start.padded(start.n_components), log_density, m_step, NORMAL)]
+    )
     for k in range(1, max_components + 1 if start is None else 0):
         groups = _sorted_groups(x, k)
         m = np.array([g.mean() for g in groups])
         s = np.maximum([g.std() for g in groups], floor)
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(_em((w, m, s), log_density, m_step))
+        fits.append(em((w, m, s), log_density, m_step, NORMAL))
     w, m, s = _best_by_aic(fits)
     order = np.argsort(m, kind="stable")
     return NormalMixture(tuple(w[order]), tuple(m[order]), tuple(s[order]))
