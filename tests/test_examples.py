@@ -17,7 +17,7 @@ from bayes_btc.inputs.trial import load_trial
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 BUNDLED_WORDS = re.compile(
-    r"\bTP\b|\bGP\b|paclitaxel|nab-|albumin|24/24|48 evaluable|ChiECRCT|\b4099\b|Gem arms",
+    r"\bTP\b|\bGP\b|paclitaxel|nab-|albumin|24/24|48 evaluable|ChiECRCT|(?<![\d.])4099(?![\d.])|Gem arms",
     re.IGNORECASE,
 )
 SMALL_PLAN = """

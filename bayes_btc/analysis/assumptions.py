@@ -46,6 +46,18 @@ def assumptions(a: Analysis) -> list[str]:
             "nothing is extrapolated past the last follow-up, so a median the curve does not "
             "reach is reported as not reached (inf)."
         )
+    engines = {
+        str(t["posterior"].attrs.get("sampler", ""))
+        for name, t in a.trees.items()
+        if name.startswith("pwe_")
+    }
+    out += [
+        f"Piecewise-exponential posteriors drawn by {e}: an MCMC method exact in the limit, so "
+        "each probability carries a Monte Carlo error (mcse), checked by r_hat, ESS and "
+        "divergences (diagnostics.csv)."
+        for e in sorted(engines)
+        if e
+    ]
     out += historical_assumptions(a)
     out += [n for n in a.study.notes if n.split(":", 1)[0] in a.endpoints]
     if a.audit.n_findings:

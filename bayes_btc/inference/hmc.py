@@ -6,7 +6,7 @@ windows, as Stan's: (1) the step size is adapted per chain and cell by dual aver
 acceptance of `TARGET` (Hoffman & Gelman 2014), `STEPS` leapfrog steps per iteration; (2) the
 same, while the draws are collected; at its end each cell is re-whitened by the mean and
 covariance of its window-2 draws (all chains); (3) the step size is adapted again. Sampling then
-integrates for a time drawn per iteration from `TRAJECTORY` (about a quarter period of the
+integrates for a time drawn per iteration from `TRAJECTORY` (a quarter to half a period of the
 whitened posterior, so successive draws are nearly independent), in as many leapfrog steps as
 the smallest adapted step needs (at most `MAX_STEPS`); no cell steps further than its own
 adapted size. The Metropolis correction makes each chain's stationary law the exact posterior;
@@ -25,7 +25,7 @@ from bayes_btc.inference.laplace import Laplace
 
 STEPS = 6  # leapfrog steps per warm-up iteration
 MAX_STEPS = 20  # leapfrog steps per iteration after warm-up, at most
-TRAJECTORY = (1.0, 2.0)  # integration time per iteration after warm-up (whitened units)
+TRAJECTORY = (1.5, 3.0)  # integration time per iteration after warm-up (whitened units)
 TARGET = 0.8  # acceptance the step size is adapted to
 WINDOWS = (0.3, 0.8)  # warm-up fractions where windows 1 and 2 end
 MAX_ENERGY_ERROR = 1000.0  # larger: a divergent transition (rejected and counted)
