@@ -99,16 +99,23 @@ def _legend_overlaps(fig: Figure, renderer: object) -> list[str]:
 
 
 def layout_problems(fig: Figure) -> list[str]:
-    """Overlapping tick labels and legends over data in a drawn figure (empty when clean)."""
+    """Overlapping tick labels and legends over data in a figure (empty when clean); draws it."""
     fig.canvas.draw()
+    return _problems(fig)
+
+
+def _problems(fig: Figure) -> list[str]:
+    """The layout problems of a figure as last drawn (by `canvas.draw` or `savefig`)."""
     renderer = fig.canvas.get_renderer()
     return _tick_overlaps(fig, renderer) + _legend_overlaps(fig, renderer)
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Save and close a figure; a layout problem is reported as a `FigureLayoutWarning`."""
-    for problem in layout_problems(fig):
-        warnings.warn(f"{Path(path).name}: {problem}", FigureLayoutWarning, stacklevel=2)
+    """Save and close a figure; a layout problem is reported as a `FigureLayoutWarning`. The
+    check reads the bounding boxes of the very drawing that was saved (one draw, not two)."""
     fig.savefig(path)
+    problems = _problems(fig)
     plt.close(fig)
+    for problem in problems:
+        warnings.warn(f"{Path(path).name}: {problem}", FigureLayoutWarning, stacklevel=2)
     return Path(path)
