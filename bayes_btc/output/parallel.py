@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from multiprocessing.pool import AsyncResult, Pool
 from types import TracebackType
@@ -23,6 +24,7 @@ from typing import Any
 from bayes_btc.interrupts import check_interrupted
 
 WORKERS_ENV = "BAYES_BTC_WORKERS"
+FORK_WARNING = r".*is multi-threaded, use of fork\(\) may lead to deadlocks"
 
 _jobs: Sequence[Callable[[], Any]] = ()  # what forked workers run, by index
 
@@ -65,7 +67,12 @@ class Parallel:
                 raise RuntimeError("Parallel blocks cannot be nested")
             _jobs = self.jobs
             ctx = multiprocessing.get_context("fork")
-            self._pool = ctx.Pool(self.workers, initializer=_quiet_worker)
+            with warnings.catch_warnings():
+                # Python warns on any fork of a process with threads (numpy's BLAS pool, an
+                # idle sampler pool): the workers only draw and write files, using no lock
+                # those threads could hold (BLAS and malloc reset theirs at fork).
+                warnings.filterwarnings("ignore", FORK_WARNING, DeprecationWarning)
+                self._pool = ctx.Pool(self.workers, initializer=_quiet_worker)
             self._pending = [self._pool.apply_async(_run, (i,)) for i in range(len(self.jobs))]
         return self
 
