@@ -17,6 +17,7 @@ import argparse
 import os
 import pickle
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,8 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+import bayes_btc
 
 
 def capture(path: Path, quick: bool) -> None:
@@ -47,14 +50,16 @@ def capture(path: Path, quick: bool) -> None:
 
 
 def timed(spent: dict[str, float], name: str, fn):
-    """`fn` adding its wall time to `spent[name]`."""
+    """`fn` adding its wall time to `spent[name]` and its CPU time (this process) to
+    `spent[name + " (CPU)"]`."""
 
     def wrapper(*a, **k):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             return fn(*a, **k)
         finally:
             spent[name] += time.perf_counter() - t
+            spent[f"{name} (CPU)"] += time.process_time() - c
 
     return wrapper
 
@@ -66,7 +71,7 @@ def import_seconds(code: str) -> float:
         capture_output=True,
         text=True,
         check=True,
-        env=os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])},
+        env=os.environ | {"PYTHONPATH": str(Path(bayes_btc.__file__).parents[1])},
     )
     total = 0
     for line in p.stderr.splitlines():
@@ -76,9 +81,15 @@ def import_seconds(code: str) -> float:
     return total / 1e6
 
 
-def figure_pass(specs, folder: Path) -> dict[str, tuple[int, float, float]]:
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (workers), user + system."""
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def figure_pass(specs, folder: Path) -> dict[str, tuple[int, float, float, float]]:
     """Draw every figure serially, one process: per kind (count, seconds, of which layout
-    check seconds)."""
+    check seconds, CPU seconds)."""
     import bayes_btc.output.figures.layout as layout
     from bayes_btc.output.draw import draw_figures
 
@@ -86,13 +97,14 @@ def figure_pass(specs, folder: Path) -> dict[str, tuple[int, float, float]]:
     name = "_problems" if hasattr(layout, "_problems") else "layout_problems"  # after/before
     original = getattr(layout, name)
     setattr(layout, name, timed(spent, "layout", original))
-    out: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    out: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     try:
         for spec in specs:
             before = spent["layout"]
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), cpu_seconds()
             draw_figures([spec], folder)
             row = out[spec.kind]
+            row[3] += cpu_seconds() - cpu
             row[0] += 1
             row[1] += time.perf_counter() - t
             row[2] += spent["layout"] - before
@@ -127,9 +139,9 @@ def main() -> None:
         folder = Path(tmp) / "stage"
         folder.mkdir()
         load = os.getloadavg()[0]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), cpu_seconds()
         write.write_results(a, folder, prov, lambda m: stamps.append((m, time.perf_counter())))
-        end = time.perf_counter()
+        end, cpu = time.perf_counter(), cpu_seconds() - cpu
         sizes = {p.name: p.stat().st_size for p in (folder / "posterior").iterdir()}
         if args.keep:
             shutil.copytree(folder, args.keep, dirs_exist_ok=True)
@@ -140,8 +152,8 @@ def main() -> None:
             nc[family] = time.perf_counter() - t_nc
         per_kind = {} if args.serial else figure_pass(a.figures, Path(tmp))
     print(
-        f"\nwrite_results: {end - t:.2f} s in all ({len(a.figures)} figures, cpu count "
-        f"{os.cpu_count()}, load average before {load:.2f})"
+        f"\nwrite_results: {end - t:.2f} s in all, CPU {cpu:.2f} s ({len(a.figures)} figures, "
+        f"{os.cpu_count()} cores, load average before {load:.2f})"
     )
     marks = [("tables (+ NetCDF when serial)", t), *stamps]
     for (name, t1), (_, t2) in zip(marks, [*stamps, ("end", end)], strict=True):
@@ -153,13 +165,14 @@ def main() -> None:
         mb = sizes.get(f"{family}.nc", 0) / 1e6
         print(f"  {family:30s} {sec:7.2f} s  {mb:6.1f} MB")
     if per_kind:
-        print("figures drawn serially, per kind: count, seconds, of which layout check")
-        for kind, (n, sec, lay) in sorted(per_kind.items(), key=lambda kv: -kv[1][1]):
-            print(f"  {kind:12s} {n:3d} {sec:7.2f} s  {lay:6.2f} s")
+        print("figures drawn serially, per kind: count, seconds, of which layout check, CPU")
+        for kind, (n, sec, lay, c) in sorted(per_kind.items(), key=lambda kv: -kv[1][1]):
+            print(f"  {kind:12s} {n:3d} {sec:7.2f} s  {lay:6.2f} s  {c:6.2f} s")
         print(
             f"  {'all':12s} {sum(v[0] for v in per_kind.values()):3d} "
             f"{sum(v[1] for v in per_kind.values()):7.2f} s  "
-            f"{sum(v[2] for v in per_kind.values()):6.2f} s"
+            f"{sum(v[2] for v in per_kind.values()):6.2f} s  "
+            f"{sum(v[3] for v in per_kind.values()):6.2f} s"
         )
     print(f"importing the writer in this process: {t_import:.2f} s")
     print("imports in a fresh process (python -X importtime, cumulative):")
