@@ -1,14 +1,18 @@
 """Benchmark: writing a results folder once the analysis is done, part by part.
 
-    python benchmarks/bench_write.py [--analysis FILE] [--quick] [--serial]
+    python benchmarks/bench_write.py [--analysis FILE] [--quick] [--serial] [--keep DIR]
 
 The analysis is run once (the default fit, or `--quick`) through the CLI, and the `Analysis`
 and provenance it hands to the writer are pickled to FILE; later runs load FILE and skip the
-fit. Then the whole writing step (`write_results`) runs into a fresh folder and the benchmark
-prints: the wall time of each part (tables, NetCDF per family, figures, report), the drawing
-time per figure kind and how much of it the layout check takes (timed in a serial pass, one
-process), the HTML and PDF rendering of the report, and the import time of the package
-(`python -X importtime`, in fresh processes: `bayes-btc --help`, the writer, the fit).
+fit. Then the whole writing step (`write_results`) runs into a fresh folder (kept in DIR with
+`--keep`) and the benchmark prints the wall time of each of its phases (tables, figures,
+report, as the writer announces them), its CPU time (this process and its workers), the PDF
+and HTML rendering, each NetCDF file written serially, the drawing time per figure kind with
+the share of the layout check and the CPU time (a serial pass, one process, unless
+`--serial` is given), and the import time of the package (`python -X importtime`, fresh
+processes: the CLI as `bayes-btc --help` loads it, the writer, the fit). To compare with
+another version of the package, run this script with that version first on PYTHONPATH. On a
+shared machine compare CPU times: wall times follow the other processes' load.
 """
 
 from __future__ import annotations
