@@ -38,9 +38,13 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _can_fork() -> bool:
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
 def available_workers() -> int:
     """Cores this process may use (or `BAYES_BTC_WORKERS` when set); 1 without `fork`."""
-    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+    if not _can_fork():
         return 1
     env = os.environ.get(WORKERS_ENV, "").strip()
     if env.isdigit() and int(env) >= 1:
@@ -55,7 +59,7 @@ class Parallel:
     def __init__(self, jobs: Sequence[Callable[[], Any]], workers: int | None = None) -> None:
         self.jobs = list(jobs)
         n = available_workers() if workers is None else workers
-        self.workers = max(1, min(n, len(self.jobs)))
+        self.workers = max(1, min(n, len(self.jobs))) if _can_fork() else 1
         self._pool: Pool | None = None
         self._pending: list[AsyncResult] = []
         self._done: dict[int, Any] = {}
@@ -72,7 +76,11 @@ class Parallel:
                 # idle sampler pool): the workers only draw and write files, using no lock
                 # those threads could hold (BLAS and malloc reset theirs at fork).
                 warnings.filterwarnings("ignore", FORK_WARNING, DeprecationWarning)
-                self._pool = ctx.Pool(self.workers, initializer=_quiet_worker)
+                try:
+                    self._pool = ctx.Pool(self.workers, initializer=_quiet_worker)
+                except BaseException:
+                    _jobs = ()
+                    raise
             self._pending = [self._pool.apply_async(_run, (i,)) for i in range(len(self.jobs))]
         return self
 
