@@ -69,12 +69,16 @@ def to_markdown(title: str, blocks: list[Block]) -> str:
     return "\n".join(out)
 
 
-def _figure(path: Path, caption: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
+def _figure(path: Path, caption: str, printed: bool = False) -> str:
+    """A figure embedded as base64; the print variant (rendered to PDF, never saved) links
+    the file instead, which WeasyPrint reads without parsing megabytes of base64."""
+    if printed:
+        src = html.escape(Path(path).resolve().as_uri())
+    else:
+        src = f"data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
     kind = Path(path).stem.split("_")[0]
     return (
-        f"<figure class='fig-{kind}'><img alt='{html.escape(caption)}' "
-        f"src='data:image/png;base64,{data}'>"
+        f"<figure class='fig-{kind}'><img alt='{html.escape(caption)}' src='{src}'>"
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
@@ -97,7 +101,7 @@ def _html(b: Block, printed: bool) -> str:
     if b.kind == "table":
         return _html_table(b.content)  # type: ignore[arg-type]
     if b.kind == "figures":
-        figs = "".join(_figure(p, cap) for p, cap in b.content)  # type: ignore[union-attr]
+        figs = "".join(_figure(p, cap, printed) for p, cap in b.content)  # type: ignore[union-attr]
         return f"<div class='figs {b.extra}'>{figs}</div>"
     if b.kind == "details":
         inner = "\n".join(_html(c, printed) for c in b.content)  # type: ignore[union-attr]

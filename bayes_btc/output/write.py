@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from bayes_btc.analysis.result import Analysis, FigureSpec
+import xarray as xr
+
+from bayes_btc.analysis.result import Analysis
 from bayes_btc.inputs.datakey import is_reconstructed
 from bayes_btc.interrupts import check_interrupted
 from bayes_btc.output.contract import CONTRACT_FILES, POSTERIOR_FOLDER
-from bayes_btc.output.draw import draw_figures
+from bayes_btc.output.draw import figure_jobs
+from bayes_btc.output.parallel import Parallel
 from bayes_btc.output.provenance import posterior_attrs
 from bayes_btc.output.report import write_report
 from bayes_btc.tables import write_csv
@@ -38,11 +42,13 @@ def write_results(
     if len(a.oc_exact):
         write_csv(a.oc_exact, folder / "oc_exact.csv")
     (folder / POSTERIOR_FOLDER).mkdir()
+    posteriors = []
     for family, tree in a.trees.items():
         tree.attrs.update(
             posterior_attrs(a, family, prov) | {"reconstructed": int(is_reconstructed(family))}
         )
-        tree.to_netcdf(folder / POSTERIOR_FOLDER / f"{family}.nc", engine="h5netcdf")
+        path = folder / POSTERIOR_FOLDER / f"{family}.nc"
+        posteriors.append(partial(write_posterior, tree, path))
     write_csv(a.decisions, folder / "decisions.csv")
     if len(a.priors):
         write_csv(a.priors, folder / "priors.csv")
@@ -52,19 +58,29 @@ def write_results(
     if a.tipping is not None:
         write_csv(a.tipping.table, folder / "tipping_point.csv")
     (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
-    progress(f"drawing {len(a.figures)} figures")
-    write_figures(a.figures, folder / "figures")
-    progress("writing the report")
-    write_report(folder)
-    check_interrupted()
+    (folder / "figures").mkdir()
+    figures = figure_jobs(a.figures, folder / "figures")
+    # Figures first, then the posteriors: the report (this process) needs only the figures, so
+    # the workers write the NetCDF files while the report is rendered.
+    with Parallel(figures + posteriors) as run:
+        progress(f"drawing {len(a.figures)} figures ({run.workers} processes)")
+        write_figures(run, len(figures), folder / "figures")
+        progress("writing the report")
+        write_report(folder)
+        check_interrupted()
+        run.results()
     missing = [f for f in CONTRACT_FILES if not (folder / f).exists()]
     if missing:  # a bug, not bad input: never swap an incomplete folder into place
         raise RuntimeError(f"results folder incomplete, missing {missing}")
 
 
-def write_figures(specs: list[FigureSpec], folder: Path) -> None:
-    """Draw every figure the analysis specified, and figures/index.json (file, caption,
-    layout problems)."""
-    folder.mkdir()
-    index = draw_figures(specs, folder)
+def write_posterior(tree: xr.DataTree, path: Path) -> None:
+    """One model family's posterior as NetCDF4/HDF5 (uncompressed) at `path`."""
+    tree.to_netcdf(path, engine="h5netcdf")
+
+
+def write_figures(run: Parallel, n: int, folder: Path) -> None:
+    """Wait for the first `n` jobs of `run` (the figures) and write figures/index.json (file,
+    caption, layout problems) from their index entries."""
+    index = [run.result(i) for i in range(n)]
     (folder / "index.json").write_text(json.dumps(index, indent=1) + "\n")
