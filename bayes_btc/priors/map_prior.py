@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.inference.sampling import Progress, quiet, sample_model
+from bayes_btc.inference.map_exact import sample_map
+from bayes_btc.inference.sampling import Progress, quiet
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
@@ -195,7 +196,7 @@ def derive_map_priors(
         }
     )
     progress(f"MAP priors from {len(data.trial)} earlier control arms")
-    tree = sample_model(model, run, MODEL, progress)
+    tree = sample_map(model, meta, settings, run, progress)
     post = tree["posterior"].to_dataset()
     priors: dict[str, MAPPrior] = {}
     rows = []
