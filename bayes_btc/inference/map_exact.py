@@ -10,11 +10,13 @@ can be evaluated on a grid and sampled directly.
   mu | tau, y is Normal, drawn exactly.
 - Response rate (logit scale): each trial's likelihood integrates its random effect out,
   L[i](mu, tau) = int Binomial(k[i] | n[i], logit^-1(theta)) Normal(theta | mu, tau) d theta,
-  by adaptive Gauss-Hermite quadrature centred at the integrand's mode with its curvature as
-  scale (accurate both for tau -> 0 and for tau large against the binomial information).
-  p(mu, tau | k) is evaluated at the centres of a fine 2-D grid over the region of posterior
-  mass (found by repeated zooming from a coarse grid); a cell is drawn with probability
-  proportional to its density and the draw is jittered uniformly within it.
+  by Gauss-Legendre quadrature on each side of the integrand's mode, out to where it has
+  dropped by e^-45 (accurate for tau -> 0, for tau large against the binomial information,
+  and for the one-sided likelihoods of 0 or n events).
+  p(mu, tau | k) is evaluated at the centres of fine cells over the region of posterior mass
+  (found by repeated zooming from a coarse grid; each tau row has its own mu range, since
+  mu | tau is much narrower at small tau); a cell is drawn with probability proportional to
+  its density times its area and the draw is jittered uniformly within it.
 
 Then z_new ~ Normal(0, 1) and the predictive for a new trial is mu + tau z_new (log median),
 or logit^-1(mu + tau z_new) (rate). The draws come back as a DataTree shaped like the NUTS run
@@ -30,18 +32,20 @@ import time
 import numpy as np
 import pymc as pm
 import xarray as xr
-from scipy.special import gammaln, logsumexp
+from scipy.special import expit, gammaln
 
 from bayes_btc.inference.sampling import Progress, family_seed, model_data, quiet, sample_model
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.fit import EXACT_DRAWS
 from bayes_btc.models.map_meta import LOG_MEDIAN_MU_PRIOR, MODEL, RATE_MU_PRIOR, MetaData
 
-GH_NODES = 32  # Gauss-Hermite nodes per trial effect
+GL_NODES = 20  # Gauss-Legendre nodes per side of each trial effect's integrand
+TAIL_DROP = 45.0  # each side integrated until the integrand has dropped by e^-45
 GRID_1D = 4000  # tau grid points (log median)
-GRID_2D = 240  # grid points per axis (mu, tau) of the rate posterior
+GRID_2D = 200  # mu cells per tau row of the rate posterior
+TAU_ROWS = 120  # tau rows (at most) of the rate posterior
 ZOOMS = 4  # coarse-to-fine passes locating the posterior mass
-LOG_DROP = 30.0  # cells below max log density - LOG_DROP are treated as no mass (e^-30)
+LOG_DROP = 25.0  # cells below max log density - LOG_DROP are treated as no mass (e^-25)
 
 
 def _log_halfnormal(tau: np.ndarray, scale: float) -> np.ndarray:
@@ -126,37 +130,61 @@ def log_median_draws(
     return {"mu": mu, "tau": tau, "z_new": z_new, "new": mu + tau * z_new}
 
 
-# --- response rate: 2-D grid, trial effects integrated by adaptive Gauss-Hermite -----------
+# --- response rate: 2-D grid, trial effects integrated by Gauss-Legendre per side ----------
 
 
 def _log_binomial(k: np.ndarray, n: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """log Binomial(k | n, logit^-1(theta)), stable in the tails."""
-    const = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-    return const - k * np.logaddexp(0.0, -theta) - (n - k) * np.logaddexp(0.0, theta)
+    """log Binomial(k | n, logit^-1(theta)) without its binomial coefficient, stable in the
+    tails."""
+    return -k * np.logaddexp(0.0, -theta) - (n - k) * np.logaddexp(0.0, theta)
+
+
+def _log_integrand(k, n, mu, tau, theta: np.ndarray) -> np.ndarray:
+    return _log_binomial(k, n, theta) + _log_normal(theta, mu, tau)
 
 
 def trial_log_lik(
-    k: np.ndarray, n: np.ndarray, mu: np.ndarray, tau: np.ndarray, nodes: int = GH_NODES
+    k: np.ndarray, n: np.ndarray, mu: np.ndarray, tau: np.ndarray, nodes: int = GL_NODES
 ) -> np.ndarray:
     """log L[i](mu, tau) = log int Binomial(k[i] | n[i], logit^-1(theta)) N(theta | mu, tau),
-    for mu, tau of shape (G,) (tau > 0) and trials (T,): (G, T). Adaptive Gauss-Hermite: the
-    log integrand is concave in theta, so Newton finds its mode; the scale is its curvature."""
+    for mu, tau of shape (G,) (tau > 0) and trials (T,): (G, T).
+
+    The log integrand is concave in theta: Newton finds its mode, then on each side Newton
+    finds where it has dropped by TAIL_DROP (a side can be far longer than the other, e.g.
+    k = n with tau large), and Gauss-Legendre integrates each side."""
     mu, tau = mu[:, None], tau[:, None]
     prec = tau**-2.0
+
+    def slope(theta: np.ndarray) -> np.ndarray:
+        return k - n * expit(theta) - (theta - mu) * prec
+
     theta = np.broadcast_to(mu, (mu.shape[0], k.shape[0])).copy()
-    for _ in range(60):
-        p = 1.0 / (1.0 + np.exp(-theta))
-        grad = k - n * p - (theta - mu) * prec
-        step = grad / (n * p * (1 - p) + prec)
+    for _ in range(100):
+        p = expit(theta)
+        step = slope(theta) / (n * p * (1 - p) + prec)
         theta += np.clip(step, -2.0, 2.0)
-        if np.abs(step).max() < 1e-10:
+        if np.abs(step).max() < 1e-9:
             break
-    p = 1.0 / (1.0 + np.exp(-theta))
-    sd = (n * p * (1 - p) + prec) ** -0.5
-    x, w = np.polynomial.hermite.hermgauss(nodes)
-    t = theta[..., None] + np.sqrt(2.0) * sd[..., None] * x  # (G, T, nodes)
-    log_f = _log_binomial(k[:, None], n[:, None], t) + _log_normal(t, mu[..., None], tau[..., None])
-    return np.log(np.sqrt(2.0) * sd) + logsumexp(log_f + x**2 + np.log(w), axis=-1)
+    p = expit(theta)
+    top = _log_integrand(k, n, mu, tau, theta)
+    r0 = (n * p * (1 - p) + prec) ** -0.5 * np.sqrt(2 * TAIL_DROP)  # exact for a Gaussian
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    parts = []
+    for side in (-1.0, 1.0):
+        r = r0.copy()
+        for _ in range(100):  # concave: after one step the iterates decrease to the root
+            g = _log_integrand(k, n, mu, tau, theta + side * r) - top + TAIL_DROP
+            dr = g / -(side * slope(theta + side * r))
+            r = np.maximum(r + dr, 0.5 * r)
+            if (np.abs(dr) < 1e-3 * r).all():  # the end point need not be exact
+                break
+        t = theta[..., None] + side * r[..., None] * (x + 1) / 2  # (G, T, nodes)
+        log_f = _log_integrand(k[:, None], n[:, None], mu[..., None], tau[..., None], t)
+        parts.append(log_f + np.log(w * r[..., None] / 2))
+    terms = np.concatenate(parts, axis=-1)
+    peak = terms.max(axis=-1)
+    log_int = peak + np.log(np.exp(terms - peak[..., None]).sum(axis=-1))
+    return log_int + gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
 def rate_log_post(
@@ -175,27 +203,40 @@ def _centres(lo: float, hi: float, m: int) -> tuple[np.ndarray, float]:
 
 def rate_grid(
     k: np.ndarray, n: np.ndarray, tau_scale: float, mu_prior: tuple[float, float] = RATE_MU_PRIOR
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """Cell centres (mu, tau), log density at each (mu, tau) cell and the cell widths, over a
-    box holding the posterior mass (zoomed in from the prior's range)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Cells holding the posterior mass of (mu, tau): tau rows (centres (R,), width), and per
+    row its own mu cells (centres (R, M), widths (R,)), with the log density at each (R, M).
+    The box is zoomed in from the prior's range; then each row's mu range is narrowed to
+    where that row has mass (mu | tau is much narrower at small tau)."""
     box = [mu_prior[0] - 8 * mu_prior[1], mu_prior[0] + 8 * mu_prior[1], 0.0, 12.0 * tau_scale]
     for i in range(ZOOMS + 1):
-        m = GRID_2D if i == ZOOMS else 80
+        m = TAU_ROWS if i == ZOOMS else 80
         mu, hm = _centres(box[0], box[1], m)
         tau, ht = _centres(box[2], box[3], m)
         mm, tt = np.meshgrid(mu, tau, indexing="ij")
         log_f = rate_log_post(k, n, mm.ravel(), tt.ravel(), tau_scale, mu_prior).reshape(m, m)
-        if i == ZOOMS:
-            return mu, tau, log_f, hm, ht
         inside = np.argwhere(log_f > log_f.max() - LOG_DROP)
         lo, hi = inside.min(axis=0), inside.max(axis=0)
-        box = [
-            max(box[0], mu[lo[0]] - 1.5 * hm),
-            min(box[1], mu[hi[0]] + 1.5 * hm),
-            max(0.0, tau[lo[1]] - 1.5 * ht),
-            min(box[3], tau[hi[1]] + 1.5 * ht),
-        ]
-    raise AssertionError("unreachable")
+        if i < ZOOMS:
+            box = [
+                max(box[0], mu[lo[0]] - 1.5 * hm),
+                min(box[1], mu[hi[0]] + 1.5 * hm),
+                max(0.0, tau[lo[1]] - 1.5 * ht),
+                min(box[3], tau[hi[1]] + 1.5 * ht),
+            ]
+    top = log_f.max()
+    rows = [j for j in range(m) if (log_f[:, j] > top - LOG_DROP).any()]
+    mu_rows, widths = [], []
+    for j in rows:
+        idx = np.nonzero(log_f[:, j] > top - LOG_DROP)[0]
+        c, h = _centres(mu[idx[0]] - 1.5 * hm, mu[idx[-1]] + 1.5 * hm, GRID_2D)
+        mu_rows.append(c)
+        widths.append(h)
+    mu_c = np.array(mu_rows)
+    tau_c = tau[rows]
+    tt = np.broadcast_to(tau_c[:, None], mu_c.shape)
+    log_f = rate_log_post(k, n, mu_c.ravel(), tt.ravel(), tau_scale, mu_prior).reshape(mu_c.shape)
+    return mu_c, np.array(widths), tau_c, log_f, ht
 
 
 def rate_draws(
@@ -204,15 +245,15 @@ def rate_draws(
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Exact posterior draws (mu, tau, z_new, new) of one binomial series (logit scale)."""
     k, n = np.asarray(k, float), np.asarray(n, float)
-    mu_c, tau_c, log_f, hm, ht = rate_grid(k, n, tau_scale, mu_prior)
-    prob = np.exp(log_f - log_f.max()).ravel()
+    mu_c, hm, tau_c, log_f, ht = rate_grid(k, n, tau_scale, mu_prior)
+    prob = (np.exp(log_f - log_f.max()) * hm[:, None]).ravel()  # density x cell area
     cdf = np.cumsum(prob)
     cell = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1]), prob.size - 1)
-    i, j = np.unravel_index(cell, log_f.shape)
-    mu = mu_c[i] + hm * (rng.random(size) - 0.5)
+    j, i = np.unravel_index(cell, log_f.shape)
+    mu = mu_c[j, i] + hm[j] * (rng.random(size) - 0.5)
     tau = np.abs(tau_c[j] + ht * (rng.random(size) - 0.5))
     z_new = rng.standard_normal(size)
-    return {"mu": mu, "tau": tau, "z_new": z_new, "new": 1 / (1 + np.exp(-(mu + tau * z_new)))}
+    return {"mu": mu, "tau": tau, "z_new": z_new, "new": expit(mu + tau * z_new)}
 
 
 # --- the DataTree ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from bayes_btc.inference.map_exact import sample_map
 from bayes_btc.inference.sampling import Progress, quiet
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
-from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
+from bayes_btc.models.map_meta import MetaData, build_map_model
 from bayes_btc.priors.ess import ess_all
 from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse
 from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
