@@ -28,6 +28,7 @@ The grid error (cells of ~1/200 of the posterior range) is far below the Monte C
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pymc as pm
@@ -84,7 +85,9 @@ def _upper(log_f: np.ndarray, x: np.ndarray) -> float:
     return float(x[min(last + 1, len(x) - 1)])
 
 
-def tau_grid(log_post, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def tau_grid(
+    log_post: Callable[[np.ndarray], np.ndarray], scale: float
+) -> tuple[np.ndarray, np.ndarray]:
     """A fine grid over [0, upper] holding the posterior mass of tau, and log p(tau | .)."""
     upper = 12.0 * scale  # the HalfNormal prior alone puts e^-72 beyond this
     for _ in range(ZOOMS):
