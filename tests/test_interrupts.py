@@ -32,15 +32,23 @@ SLOW_MCMC = SLOW_SAMPLING.replace("[sampler_quick]\n", MCMC, 1)
 QUICK_MCMC = DEFAULT_PLAN.read_text().replace(
     "[sampler_quick]              # `--quick`: smoke tests only, not for decisions\n", MCMC, 1
 )
-PLANS = {"slow": SLOW_SAMPLING, "slow_mcmc": SLOW_MCMC, "mcmc": QUICK_MCMC}
+# the MAP meta-analysis gets exact draws by quadrature by default; NUTS here (the check mode)
+MAP_NUTS = ('sampler = "exact"', 'sampler = "nuts"')
+PLANS = {
+    "slow": SLOW_SAMPLING,
+    "slow_mcmc": SLOW_MCMC,
+    "mcmc": QUICK_MCMC,
+    "map_nuts": DEFAULT_PLAN.read_text().replace(*MAP_NUTS, 1),
+    "slow_map_nuts": SLOW_SAMPLING.replace(*MAP_NUTS, 1),
+}
 SUMMARY_VAGUE = ["--summary-only", "--prior", "vague"]
 MAP_ONLY = ["--summary-only", "--prior", "historical"]
 
 # (id, extra fit arguments, plan (PLANS key or None), progress text marking the stage, delay s,
 # signal)
 STAGES = [
-    ("map-compile", MAP_ONLY, None, "map_meta: compiling", 0.5, signal.SIGINT),
-    ("map-sampling", MAP_ONLY, "slow", "map_meta: sampling", 1.0, signal.SIGTERM),
+    ("map-compile", MAP_ONLY, "map_nuts", "map_meta: compiling", 0.5, signal.SIGINT),
+    ("map-sampling", MAP_ONLY, "slow_map_nuts", "map_meta: sampling", 1.0, signal.SIGTERM),
     ("summary-compile", SUMMARY_VAGUE, "mcmc", "loghr_summary: compiling", 2.0, signal.SIGTERM),
     ("summary-sampling", SUMMARY_VAGUE, "slow_mcmc", "loghr_summary: sampling", 1.0, signal.SIGINT),
     (

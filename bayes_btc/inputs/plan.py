@@ -263,6 +263,9 @@ class HistoricalSettings(_Strict):
     chains: Annotated[int, Field(ge=1, le=64)] = 4
     draws: Annotated[int, Field(ge=100)] = 5000
     target_accept: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
+    sampler: Literal["exact", "nuts"] = Field(
+        "exact", description="exact independent draws by quadrature, or NUTS (as a check)"
+    )
 
 
 class Sampler(_Strict):

@@ -22,6 +22,8 @@ import pymc as pm
 from bayes_btc.inputs.historical import BinomialSeries, LogMedianSeries
 
 MODEL = "map_meta"
+RATE_MU_PRIOR = (0.0, 2.0)  # Normal(mean, sd) of mu on the logit response rate
+LOG_MEDIAN_MU_PRIOR = (2.0, 2.0)  # Normal(mean, sd) of mu on the log median (log months)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def build_map_model(
             k = np.concatenate([s.events for s in data.binomial])
             n = np.concatenate([s.n for s in data.binomial])
             pm.Data("rate_n", n, dims="rate_trial")
-            mu = pm.Normal("rate_mu", 0.0, 2.0, dims="rate_endpoint")
+            mu = pm.Normal("rate_mu", *RATE_MU_PRIOR, dims="rate_endpoint")
             tau = pm.HalfNormal("rate_tau", tau_scale_logit, dims="rate_endpoint")
             z = pm.Normal("rate_z", 0.0, 1.0, dims="rate_trial")
             p = pm.math.invlogit(mu[idx] + tau[idx] * z)
@@ -69,7 +71,7 @@ def build_map_model(
             y = np.concatenate([s.log_median for s in data.log_median])
             se = np.concatenate([s.se for s in data.log_median])
             pm.Data("log_median_se", se, dims="median_trial")
-            mu = pm.Normal("log_median_mu", 2.0, 2.0, dims="median_endpoint")
+            mu = pm.Normal("log_median_mu", *LOG_MEDIAN_MU_PRIOR, dims="median_endpoint")
             tau = pm.HalfNormal("log_median_tau", tau_scale_log_median, dims="median_endpoint")
             z = pm.Normal("log_median_z", 0.0, 1.0, dims="median_trial")
             pm.Normal("log_median_obs", mu[idx] + tau[idx] * z, se, observed=y, dims="median_trial")

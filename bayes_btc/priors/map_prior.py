@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.inference.sampling import Progress, quiet, sample_model
+from bayes_btc.inference.map_exact import sample_map
+from bayes_btc.inference.sampling import Progress, quiet
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
-from bayes_btc.models.map_meta import MODEL, MetaData, build_map_model
+from bayes_btc.models.map_meta import MetaData, build_map_model
 from bayes_btc.priors.ess import ess_all
 from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse_each
 from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
@@ -205,7 +206,7 @@ def derive_map_priors(
         seconds[name] += now - clock[0]
         clock[0] = now
 
-    tree = sample_model(model, run, MODEL, progress)
+    tree = sample_map(model, meta, settings, run, progress)
     lap("sampling")
     post = tree["posterior"].to_dataset()
     priors: dict[str, MAPPrior] = {}
