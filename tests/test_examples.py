@@ -17,7 +17,8 @@ from bayes_btc.inputs.trial import load_trial
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 BUNDLED_WORDS = re.compile(
-    r"\bTP\b|\bGP\b|paclitaxel|nab-|albumin|24/24|48 evaluable|ChiECRCT|(?<![\d.])4099(?![\d.])|Gem arms",
+    r"\bTP\b|\bGP\b|paclitaxel|nab-|albumin|24/24|48 evaluable|ChiECRCT|Gem arms"
+    r"|(?<![\d.])4099(?![\d.])",  # the bundled trial's size as a whole number, not 0.4099
     re.IGNORECASE,
 )
 SMALL_PLAN = """
