@@ -283,6 +283,11 @@ def historical_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
         return []
     control = a.study.arms[1]
     w = a.plan.historical.robust_weight
+    drawn = (
+        "exact independent draws, by quadrature over the between-trial SD; no MCMC"
+        if a.plan.historical.sampler == "exact"
+        else "NUTS draws"
+    )
     shift = borrowing_effect(a)
     return [
         (
@@ -304,9 +309,9 @@ def historical_blocks(a: SavedResults) -> list[tuple[str, list[Block]]]:
                     f"Earlier trials' {control} arms are combined in a random-effects "
                     "meta-analysis (logit response rate; log median survival in months); its "
                     f"predictive distribution for a new trial's {control} arm is the MAP "
-                    "prior, approximated by a mixture. The robust version mixes in a vague "
-                    f"component with weight {w:g}. ESS is the prior's effective sample size "
-                    "(ELIR): how many patients (response) or events (median) it is worth; "
+                    f"prior ({drawn}), approximated by a mixture. The robust version mixes in "
+                    f"a vague component with weight {w:g}. ESS is the prior's effective sample "
+                    "size (ELIR): how many patients (response) or events (median) it is worth; "
                     "ess_mcse is its Monte Carlo standard error (jackknife: the mixture "
                     "refitted without each of 8 batches of the MAP draws; conservative). The "
                     "mixture is checked against the MAP draws (Kolmogorov-Smirnov distance "
