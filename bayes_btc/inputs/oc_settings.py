@@ -59,7 +59,7 @@ class SurvivalScenarios(_Strict):
     dropout_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.05
     tune: Annotated[int, Field(ge=10)] = 300
     draws: Annotated[int, Field(ge=50)] = 1000
-    chunk: Annotated[int, Field(ge=1)] = 20
+    chunk: Annotated[int, Field(ge=1)] = 50
 
     @model_validator(mode="after")
     def _late_hr_needs_hr(self) -> SurvivalScenarios:
