@@ -91,6 +91,7 @@ def historical_notes(
             f"{e}: the MAP prior puts the control median at {mid:.3g} months (95% interval "
             f"{lo:.3g}-{hi:.3g}); PWE rows of {', '.join(named)} whose true control median "
             "(`control_value`) differs from it show the prior-data conflict (type I error "
-            "inflated or power lost by borrowing; the robust prior limits it)."
+            "inflated or power lost by borrowing; compare historical_robust, whose vague "
+            "component is meant to limit it)."
         )
     return out
