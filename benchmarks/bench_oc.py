@@ -1,8 +1,9 @@
 """Operating-characteristics benchmark: simulated PWE trials per second with 1 and 2 dask
-workers (after each worker's one compile), and the cost of one simulated trial against one
-full PWE fit (compile + sample with the plan's sampler settings).
+workers (each chunk of trials x priors fitted at once in numpy, nothing compiled), and the cost
+of one simulated trial against one full PWE PH fit of one data set (the fit's sampler
+settings, all of the plan's log-HR priors; historical ones with their MAP median prior).
 
-    python benchmarks/bench_oc.py [--sims 60]
+    python benchmarks/bench_oc.py [--sims 200] [--variant ph]
 """
 
 from __future__ import annotations
@@ -15,35 +16,57 @@ from pathlib import Path
 import numpy as np
 
 from bayes_btc.analysis.oc import survival_scenarios
+from bayes_btc.analysis.oc_priors import oc_historical
 from bayes_btc.decisions.rules import endpoint_rules
-from bayes_btc.inference.sampling import compile_model, sample_compiled
+from bayes_btc.inference.pwe_sampling import WARMUP, sample_pwe
 from bayes_btc.inputs.plan import load_plan
 from bayes_btc.inputs.trial import load_trial
-from bayes_btc.models.pwe import PWEData, PWEPriors, build_pwe_model
+from bayes_btc.models.pwe import PWEData
 from bayes_btc.models.pwe_data import PWETable
-from bayes_btc.priors.named import loghr_priors
-from bayes_btc.simulation.pwe_sim import compiled, sample_trial
-from bayes_btc.simulation.scaleout import Checkpoint, chunk_tasks, run_tasks
-from bayes_btc.simulation.survival_sim import simulate_patients, sufficient_stats
+from bayes_btc.simulation.scaleout import (
+    Checkpoint,
+    chunk_tasks,
+    run_chunk,
+    run_tasks,
+    simulate_chunk,
+)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sims", type=int, default=60)
+    ap.add_argument("--sims", type=int, default=200)
+    ap.add_argument("--variant", choices=["ph", "nonph"], default="ph")
     args = ap.parse_args()
     from dask.distributed import Client, LocalCluster
 
     spec, _ = load_trial()
     plan, _ = load_plan()
     surv = list(spec.survival)[:1]
-    rules = endpoint_rules(plan, {e: "survival" for e in surv})
-    scen = [s for s in survival_scenarios(spec, plan, surv, rules) if s[1].hr == plan.margins.hr]
+    kinds = {e: "survival" for e in surv}
+    rules = endpoint_rules(plan, kinds)
+    t0 = time.perf_counter()
+    historical, _ = oc_historical(spec, plan, kinds, lambda _: None)
+    print(f"MAP priors (once per run): {time.perf_counter() - t0:.1f} s")
+    scen = [
+        s
+        for s in survival_scenarios(spec, plan, surv, rules, historical)
+        if s[1].hr == plan.margins.hr and s[2].variant == args.variant
+    ]
     _, truth, model, cuts, margin = scen[0]
-    conduct = plan.operating_characteristics.survival.model_copy(update={"chunk": 10})
+    conduct = plan.operating_characteristics.survival
     tasks = chunk_tasks([(truth, model, cuts, margin)], conduct, args.sims, seed=1)
     print(
-        f"{surv[0]}: {len(model.priors)} priors batched, {model.n_intervals} intervals, "
-        f"{truth.n_t}+{truth.n_c} patients, tune {conduct.tune}, draws {conduct.draws}"
+        f"{surv[0]} {model.model_name}: {len(model.priors)} priors per trial "
+        f"({', '.join(model.names)}), {model.n_intervals} intervals, {truth.n_t}+{truth.n_c} "
+        f"patients, tune {conduct.tune}, draws {conduct.draws}, chunks of {conduct.chunk}"
+    )
+    t0 = time.perf_counter()
+    run_chunk(tasks[0])
+    one_chunk = time.perf_counter() - t0
+    per_trial = one_chunk / tasks[0].n
+    print(
+        f"in-process: one chunk of {tasks[0].n} trials in {one_chunk:.2f} s = "
+        f"{per_trial:.3f} s per simulated trial ({tasks[0].n / one_chunk:.1f} trials/s)"
     )
     for workers in (1, 2):
         with (
@@ -51,55 +74,31 @@ def main() -> None:
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster,
             Client(cluster) as client,
+            tempfile.TemporaryDirectory() as d,
         ):
-            t0 = time.perf_counter()
-            comp = client.run(lambda m=model: compiled(m)[1])
+            cp = Checkpoint(Path(d) / "partial", tasks, resume=False)
             t1 = time.perf_counter()
-            with tempfile.TemporaryDirectory() as d:
-                cp = Checkpoint(Path(d) / "partial", tasks, resume=False)
-                run_tasks(tasks, cp, client=client)
+            run_tasks(tasks, cp, client=client)
             t2 = time.perf_counter()
-        per = ", ".join(f"{v:.1f}" for v in comp.values())
         print(
-            f"{workers} worker(s): compile {per} s per worker ({t1 - t0:.1f} s wall); "
-            f"{args.sims} trials in {t2 - t1:.1f} s = {args.sims / (t2 - t1):.2f} trials/s"
+            f"{workers} worker(s): {args.sims} trials in {t2 - t1:.1f} s = "
+            f"{args.sims / (t2 - t1):.2f} trials/s"
         )
-    # one simulated trial in this process vs one full fit of the PWE PH model
-    _, t_compile = compiled(model)
+    # one full fit of one simulated trial's data, as `bayes-btc fit` samples the PWE models
     rng = np.random.default_rng(0)
-    arrays = [
-        sufficient_stats(*simulate_patients(truth, conduct, rng), np.asarray(cuts))
-        for _ in range(20)
-    ]
+    ev, ex = simulate_chunk(tasks[0], rng)
+    table = PWETable(np.asarray(cuts), float(cuts[-1]) * 2, ev[0].astype(np.int64), ex[0])
+    data = PWEData([surv[0]], [table])
+    medians = {(surv[0], p): m for p, m in zip(model.names, model.control_median, strict=True)}
     t0 = time.perf_counter()
-    for i, (ev, ex) in enumerate(arrays):
-        sample_trial(model, ev, ex, margin, i, conduct.tune, conduct.draws)
-    one = (time.perf_counter() - t0) / len(arrays)
-    ev, ex = arrays[0]
-    edges = np.concatenate([[0.0], cuts, [ex.max() + 1]])
-    table = PWETable(np.asarray(cuts), float(edges[-1]), ev.astype(np.int64), ex)
-    full = build_pwe_model(
-        PWEData([surv[0]], [table]),
-        loghr_priors(plan, with_baseline=False),
-        "ph",
-        PWEPriors(
-            plan.pwe.baseline_log_hazard_mean,
-            plan.pwe.baseline_log_hazard_sd,
-            plan.pwe.smoothing_sd,
-        ),
+    sample_pwe(
+        data, dict(model.priors), model.variant, model.pwe_priors, medians, plan.sampler, "bench"
     )
-    t0 = time.perf_counter()
-    cm = compile_model(full, "pwe_ph")
-    t1 = time.perf_counter()
-    sample_compiled(cm, plan.sampler)
-    t2 = time.perf_counter()
+    full = time.perf_counter() - t0
     print(
-        f"one simulated trial (1 chain, {conduct.tune}+{conduct.draws}): {one:.3f} s "
-        f"(after a {t_compile:.1f} s compile once per worker)"
-    )
-    print(
-        f"one full PWE PH fit ({plan.sampler.chains} chains x {plan.sampler.tune}+"
-        f"{plan.sampler.draws}): compile {t1 - t0:.1f} s + sample {t2 - t1:.1f} s"
+        f"one full {model.model_name} fit ({plan.sampler.chains} chains x "
+        f"{min(WARMUP, plan.sampler.tune)}+{plan.sampler.draws}, {len(model.priors)} priors): "
+        f"{full:.2f} s = {full / per_trial:.0f} simulated trials"
     )
 
 

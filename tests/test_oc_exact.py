@@ -132,6 +132,41 @@ def test_loghr_vague_type_one_error_is_nominal():
         assert abs(r["p_declare"] - 0.025) < 5e-4
 
 
+@pytest.mark.parametrize("setting", ["auto", "always", "never"])
+def test_loghr_inverted_reading_rows(setting: str):
+    """The inverted reading has OC rows where the fit fits it (auto: the endpoints the audit
+    flags, here PFS; always; never), and each equals a Monte Carlo of the design read that way:
+    printed estimate ~ N(-log true HR, SE), inverted, posterior by the conjugate update."""
+    from bayes_btc.inputs.audit import audit_trial, se_from_ci
+
+    spec, _ = load_trial()
+    plan, _ = load_plan()
+    plan = plan.model_copy(update={"inverted_hr": setting})
+    endpoints = list(spec.survival)
+    rules = endpoint_rules(plan, {e: "survival" for e in endpoints})
+    rows, design = loghr_oc(spec, plan, endpoints, rules, audit_trial(spec, endpoints))
+    inv = [r for r in rows if r["model"] == "loghr_summary_inverted"]
+    want = {"auto": {"PFS"}, "always": set(endpoints), "never": set()}[setting]
+    assert {r["endpoint"] for r in inv} == want
+    assert {r["endpoint"] for r in design if r["model"].endswith("_inverted")} == want
+    rng = np.random.default_rng(4)
+    for r in inv:
+        if r["prior"] not in ("vague", "skeptical"):
+            continue
+        s = spec.survival[r["endpoint"]]
+        se = se_from_ci(*s.ci, s.ci_level)
+        prior = plan.priors.log_hr[r["prior"]].mixture
+        printed = rng.normal(-math.log(r["effect"]), se, 2000)
+        p_ni = np.array(
+            [
+                float(prior.posterior(-y, se).cdf(math.log(rules[r["endpoint"]].ni.margin)))
+                for y in printed
+            ]
+        )
+        mc = float(np.mean(p_ni >= plan.decision_threshold))
+        assert abs(mc - r["p_declare"]) <= 4 * math.sqrt(max(mc * (1 - mc), 1e-4) / 2000)
+
+
 def test_loghr_flat_limit_and_closed_form():
     """As the prior flattens the type I error tends to 1 - threshold exactly; for a mixture
     prior the critical estimate is where the quadrature posterior crosses the threshold, and

@@ -2,13 +2,16 @@
 
 For every endpoint x model x prior: P(declare NI) under true effects (type I error at the
 margin, power at no difference), exactly for binary endpoints (`simulation/binary_exact.py`)
-and the summary-level log-HR model (`simulation/loghr_exact.py`), by simulated patient-level
-trials for the PWE PH model (`simulation/scaleout.py`, Monte Carlo SE beside each), and the
-Bayesian OC: P(correct decision) averaged over a design prior of true effects.
+and the summary-level log-HR model (`simulation/loghr_exact.py`; its inverted reading where
+the fit fits it), by simulated patient-level trials for the PWE PH and non-PH models
+(`simulation/scaleout.py`, Monte Carlo SE beside each; historical priors with their MAP prior
+on the control median), and the Bayesian OC: P(correct decision) averaged over a design prior
+of true effects.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,13 +22,15 @@ import pandas as pd
 from scipy import stats
 
 from bayes_btc.analysis.oc_calibration import calibration_table, calibration_tasks
+from bayes_btc.analysis.oc_priors import historical_notes, oc_historical, pwe_sim_model
+from bayes_btc.analysis.run import inverted_endpoints
 from bayes_btc.decisions.rules import EndpointRules, endpoint_rules
-from bayes_btc.inputs.audit import audit_trial, se_from_ci
-from bayes_btc.inputs.historical import load_historical
+from bayes_btc.inputs.audit import AuditResult, audit_trial, se_from_ci
 from bayes_btc.inputs.oc_settings import OCSettings
 from bayes_btc.inputs.plan import Plan
 from bayes_btc.inputs.trial import TrialSpec
-from bayes_btc.priors.map_prior import HistoricalPriors, derive_map_priors
+from bayes_btc.models.loghr_summary import MODEL, READINGS
+from bayes_btc.priors.map_prior import HistoricalPriors
 from bayes_btc.priors.named import loghr_priors, rate_priors
 from bayes_btc.simulation.binary_exact import BinaryDesign, decision_matrix, p_declare
 from bayes_btc.simulation.calibration import run_task
@@ -207,9 +212,17 @@ def _design_row(
 
 
 def loghr_oc(
-    spec: TrialSpec, plan: Plan, endpoints: list[str], rules: dict[str, EndpointRules]
+    spec: TrialSpec,
+    plan: Plan,
+    endpoints: list[str],
+    rules: dict[str, EndpointRules],
+    audit: AuditResult | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Exact OCs of the summary-level log-HR model (SE from the published CI)."""
+    """Exact OCs of the summary-level log-HR model (SE from the published CI), and of its
+    inverted reading for the endpoints the fit fits it for (the same design: an estimate
+    with the same SE, read in the other direction; the effect is the true HR under that
+    reading)."""
+    flagged = set(inverted_endpoints(plan, audit, endpoints)) if audit is not None else set()
     settings = plan.operating_characteristics
     priors = loghr_priors(plan, with_baseline=False)
     dp = settings.design_prior
@@ -223,13 +236,14 @@ def loghr_oc(
         x = np.linspace(dp.log_hr_mean - 6 * dp.log_hr_sd, dp.log_hr_mean + 6 * dp.log_hr_sd, 2001)
         w = stats.norm.pdf(x, dp.log_hr_mean, dp.log_hr_sd)
         w /= w.sum()
-        for p, prior in priors.items():
+        models = [MODEL, READINGS["inverted"]] if e in flagged else [MODEL]
+        for (p, prior), model in itertools.product(priors.items(), models):
             got = p_declare_hr(prior, se, margin, plan.decision_threshold, np.array(hrs))
             for hr, pd_ in zip(hrs, got, strict=True):
                 rows.append(
                     _row(
                         e,
-                        "loghr_summary",
+                        model,
                         p,
                         f"hr={hr:.4g}",
                         control,
@@ -244,7 +258,7 @@ def loghr_oc(
             design.append(
                 _design_row(
                     e,
-                    "loghr_summary",
+                    model,
                     p,
                     control,
                     f"log_hr~N({dp.log_hr_mean:g},{dp.log_hr_sd:g})",
@@ -258,11 +272,15 @@ def loghr_oc(
 
 
 def survival_scenarios(
-    spec: TrialSpec, plan: Plan, endpoints: list[str], rules: dict[str, EndpointRules]
+    spec: TrialSpec,
+    plan: Plan,
+    endpoints: list[str],
+    rules: dict[str, EndpointRules],
+    historical: HistoricalPriors | None = None,
 ) -> list[tuple[str, SurvivalTruth, PWESimModel, tuple[float, ...], float]]:
-    """(endpoint, truth, model, cuts, margin HR) of every simulated survival scenario."""
+    """(endpoint, truth, model, cuts, margin HR) of every simulated survival scenario; true
+    control medians: the plan's, else the published one times each `control_median_ratio`."""
     conduct = plan.operating_characteristics.survival
-    priors = loghr_priors(plan, with_baseline=False)
     out = []
     for variant in conduct.pwe_models:  # in the listed order (scenario numbers follow it)
         for e in endpoints:
@@ -279,17 +297,10 @@ def survival_scenarios(
                     )
                 )
             )
-            model = PWESimModel(
-                tuple(priors.items()),
-                len(cuts) + 1,
-                plan.pwe.baseline_log_hazard_mean,
-                plan.pwe.baseline_log_hazard_sd,
-                plan.pwe.smoothing_sd,
-                variant,
-                plan.pwe.hr_smoothing_sd,
-            )
+            model = pwe_sim_model(plan, e, variant, len(cuts) + 1, historical)
             margin = rules[e].ni.margin
-            for median in conduct.control_median_months or [published]:
+            ratios = sorted(conduct.control_median_ratio, key=lambda r: abs(math.log(r)))
+            for median in conduct.control_median_months or [published * r for r in ratios]:
                 for hr in _grid(conduct.hr, margin, 1.0):
                     out.append((e, SurvivalTruth(median, hr, None, n_t, n_c), model, cuts, margin))
                 for hr in conduct.hr if conduct.late_hr else []:
@@ -306,7 +317,7 @@ def pwe_oc(
     results: dict[str, np.ndarray],
     tasks: list,
 ) -> tuple[list[dict], list[dict]]:
-    """Simulated OCs of the PWE PH model from the chunk results (in scenario, chunk order)."""
+    """Simulated OCs of the PWE models from the chunk results (in scenario, chunk order)."""
     threshold = plan.decision_threshold
     rows, design = [], []
     dp = plan.operating_characteristics.design_prior
@@ -387,25 +398,23 @@ def run_oc(
     rules = endpoint_rules(plan, kinds)
     surv = [e for e in endpoints if kinds[e] == "survival"]
     binary = [e for e in endpoints if kinds[e] != "survival"]
-    notes = []
-    historical, calibration = None, None
-    if binary and any(isinstance(p.control, str) for p in plan.priors.rate.values()):
-        data, _ = load_historical(plan.historical.data)
-        historical = derive_map_priors(data, binary, plan.historical, plan.sampler, progress)
+    historical, notes = oc_historical(spec, plan, kinds, progress)
+    calibration = None
+    audit = audit_trial(spec, endpoints)
     rows, design = [], []
     progress("binary endpoints: exact enumeration of all outcomes")
     r, d = binary_oc(spec, plan, binary, rules, historical)
     rows += r
     design += d
     progress("summary-level log-HR model: normal closed form")
-    r, d = loghr_oc(spec, plan, surv, rules)
+    r, d = loghr_oc(spec, plan, surv, rules, audit)
     rows += r
     design += d
     if surv:
-        scenarios = survival_scenarios(spec, plan, surv, rules)
+        scenarios = survival_scenarios(spec, plan, surv, rules, historical)
         tasks = chunk_tasks([s[1:] for s in scenarios], settings.survival, sims, seed)
         progress(
-            f"PWE PH model: {len(scenarios)} scenarios x {sims} simulated trials "
+            f"PWE models: {len(scenarios)} scenarios x {sims} simulated trials "
             f"in {len(tasks)} chunks"
         )
         cal_tasks = calibration_tasks(
@@ -423,12 +432,7 @@ def run_oc(
         calibration = calibration_table(scenarios, cal_tasks, results) if cal_tasks else None
         rows += r
         design += d
-        skipped = [k for k, v in plan.priors.log_hr.items() if v.control_median is not None]
-        if skipped:
-            notes.append(
-                f"PWE PH model: priors {skipped} (historical control median) are not simulated; "
-                "the simulated model carries the log-HR priors only."
-            )
+        notes += historical_notes(plan, surv, historical)
     table = pd.DataFrame(rows, columns=OC_COLUMNS)
     table["n_trials"] = table["n_trials"].astype("Int64")
     return OCResult(

@@ -34,14 +34,17 @@ def calibration_tasks(
     n_sets: int,
 ) -> list[CalibrationTask]:
     """Calibration chunks for the PWE PH scenarios at HR 1 and at the margin (`sims` trials each),
-    built on the simulation chunks' settings (same model, cuts, conduct and seed)."""
+    at each endpoint's first true control median only, built on the simulation chunks'
+    settings (same model, cuts, conduct and seed)."""
     if sims == 0:
         return []
     first = {t.scenario: t for t in chunk_tasks_ if t.chunk == 0}
+    first_median: dict[str, float] = {}
     out = []
-    for s, (_, truth, model, _, margin) in enumerate(scenarios):
+    for s, (e, truth, model, _, margin) in enumerate(scenarios):
         if (
-            model.variant != "ph"
+            first_median.setdefault(e, truth.control_median) != truth.control_median
+            or model.variant != "ph"
             or truth.late_hr is not None
             or not any(abs(truth.hr - v) < 1e-9 for v in (1.0, margin))
         ):

@@ -38,7 +38,13 @@ class SurvivalScenarios(_Strict):
     """True control medians x true HRs, and the trial conduct the patients are simulated under."""
 
     control_median_months: list[Pos] | None = Field(
-        None, description="true control medians; None: the trial's published control median"
+        None, description="true control medians; None: the published one x each ratio below"
+    )
+    control_median_ratio: list[Pos] = Field(
+        [1.0],
+        description="with `control_median_months` unset: true control medians = the published "
+        "control median x each ratio (a drift from the historical control arms: prior-data "
+        "conflict for the priors with a historical control median)",
     )
     hr: list[Pos] = [0.8, 1.0, 1.3, 1.6]
     late_hr: list[Pos] = Field(
@@ -53,7 +59,7 @@ class SurvivalScenarios(_Strict):
     dropout_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.05
     tune: Annotated[int, Field(ge=10)] = 300
     draws: Annotated[int, Field(ge=50)] = 1000
-    chunk: Annotated[int, Field(ge=1)] = 20
+    chunk: Annotated[int, Field(ge=1)] = 50
 
     @model_validator(mode="after")
     def _late_hr_needs_hr(self) -> SurvivalScenarios:

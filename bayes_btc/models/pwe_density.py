@@ -236,27 +236,51 @@ def pwe_cells(
     control_median: dict[tuple[str, str], NormalMixture | None] | None = None,
 ) -> PWECells:
     """The cells (endpoint x prior, row-major) of `build_pwe_model(data, priors, ...)`."""
-    n_e, n_p = len(data.endpoints), len(priors)
+    start, width = data.interval_bounds()
+    return array_cells(
+        variant,
+        data.padded("events"),
+        data.padded("exposure"),
+        start,
+        width,
+        priors,
+        pwe_priors,
+        control_median_prior(data, list(priors), control_median or {}),
+    )
 
-    def per_cell(arr: np.ndarray) -> np.ndarray:  # (endpoint, ...) -> (endpoint * prior, ...)
+
+def array_cells(
+    variant: str,
+    events: np.ndarray,
+    exposure: np.ndarray,
+    start: np.ndarray,
+    width: np.ndarray,
+    priors: dict[str, NormalMixture],
+    pwe_priors: PWEPriors,
+    median: tuple[np.ndarray, ...] | None = None,
+) -> PWECells:
+    """The cells (data set x prior, row-major) of N data sets given as arrays: events and
+    exposure (N, 2, K) (arm 0 treatment), interval start and width (N, K) or (K,) in months
+    (the last real interval open, padding of width 0), the named log-HR priors, and the
+    control-median prior as `control_median_prior` gives it ((N, P, M) weights, means and SDs
+    and an (N, P) 0/1 mask; None: no cell has one)."""
+    n, n_p = events.shape[0], len(priors)
+
+    def per_cell(arr: np.ndarray) -> np.ndarray:  # (data set, ...) -> (data set * prior, ...)
         return np.repeat(arr, n_p, axis=0)
 
-    w, m, s = (np.tile(x, (n_e, 1)) for x in mixture_arrays(priors))
-    med = control_median_prior(data, list(priors), control_median or {})
-    if med is None:
-        mw, mm, ms, mask = (
-            np.ones((n_e, n_p, 1)),
-            np.zeros((n_e, n_p, 1)),
-            np.ones((n_e, n_p, 1)),
-            np.zeros((n_e, n_p)),
-        )
+    w, m, s = (np.tile(x, (n, 1)) for x in mixture_arrays(priors))
+    if median is None:
+        mw, mm, ms, mask = np.ones((n, n_p, 1)), np.zeros((n, n_p, 1)), np.ones((n, n_p, 1)), None
     else:
-        mw, mm, ms, mask = med
-    start, width = data.interval_bounds()
+        mw, mm, ms, mask = median
+    k = events.shape[-1]
+    start = np.broadcast_to(start, (n, k))
+    width = np.broadcast_to(width, (n, k))
     return PWECells(
         variant,
-        events=per_cell(data.padded("events")),
-        exposure=per_cell(data.padded("exposure")),
+        events=per_cell(events),
+        exposure=per_cell(exposure),
         hr_w=w,
         hr_mean=m,
         hr_sd=s,
@@ -264,10 +288,10 @@ def pwe_cells(
         base_sd=pwe_priors.baseline_sd,
         smoothing_sd=pwe_priors.smoothing_sd,
         hr_smoothing_sd=pwe_priors.hr_smoothing_sd,
-        med_w=mw.reshape(n_e * n_p, -1),
-        med_mean=mm.reshape(n_e * n_p, -1),
-        med_sd=ms.reshape(n_e * n_p, -1),
-        has_median=mask.reshape(-1) > 0,
+        med_w=mw.reshape(n * n_p, -1),
+        med_mean=mm.reshape(n * n_p, -1),
+        med_sd=ms.reshape(n * n_p, -1),
+        has_median=np.zeros(n * n_p, bool) if mask is None else mask.reshape(-1) > 0,
         start=per_cell(start),
         width=per_cell(width),
     )

@@ -12,6 +12,15 @@ from bayes_btc.analysis.oc import OCResult
 from bayes_btc.output.figures.oc_curves import oc_curve
 from bayes_btc.tables import write_csv
 
+INVERTED = (
+    "`loghr_summary_inverted` (the summary model's inverted reading, fitted where the audit "
+    "doubts the printed HR direction): the same rule applied to the printed estimate read "
+    "the other way (treatment vs control = 1 / printed HR), with the same SE, so as a function "
+    "of the true HR under that reading its rows equal the as-printed rows (no figure of its "
+    "own). If the printed direction is in fact right, the inverted reading declares NI with the "
+    "probability shown at true effect 1 / HR."
+)
+
 
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
@@ -32,6 +41,8 @@ def write_oc(r: OCResult, folder: Path, prov: dict) -> None:
     figs.mkdir()
     index = []
     for (e, model), g in r.table.groupby(["endpoint", "model"], sort=False):
+        if str(model).endswith("_inverted"):  # the as-printed curve (same design): not redrawn
+            continue
         control = g["control_value"].iloc[0]
         rows = g[g["control_value"] == control]
         if str(model).startswith("pwe"):
@@ -68,7 +79,7 @@ def oc_markdown(r: OCResult, figures: list[dict]) -> str:
         "",
         f"Decision rule: declare non-inferiority when P(NI) >= {r.threshold:g}. Binary endpoints "
         "and the summary-level log-HR model are exact (all outcomes enumerated; normal closed "
-        "form); the PWE PH model is simulated (Monte Carlo SE in `mcse`).",
+        "form); the PWE PH and non-PH models are simulated (Monte Carlo SE in `mcse`).",
         "",
         "## Type I error (true effect at the margin)",
         "",
@@ -83,6 +94,7 @@ def oc_markdown(r: OCResult, figures: list[dict]) -> str:
         _md_table(r.design),
         "",
         *(f"- {n}" for n in r.notes),
+        *(f"- {INVERTED}" for _ in [1] if t["model"].str.endswith("_inverted").any()),
         "",
         *_calibration_md(r),
         "## Figures",

@@ -1,32 +1,42 @@
-"""The PWE models for simulated trials: compiled once per worker, data swapped per trial.
+"""The PWE models fitted to many simulated trials at once: every trial x prior is one cell.
 
-The same models as `models/pwe.py`: a Gaussian random walk on the baseline log hazard per
-interval, the named log-HR priors batched as a `prior` dimension, Poisson events with
-log-exposure offsets; PH (one log-HR) or non-PH (interval log-HRs on a random walk from the
-named prior, reported as the event-weighted average log-HR, as `pwe_nonph`). Here events
-and exposure are `pm.Data` with fixed shapes (fixed cut points), so nutpie's `with_data`
-re-samples a new trial without recompiling. Historical control-median priors are not part
-of it (they need the MAP fit; see the OC settings docs).
+The same models as `bayes-btc fit` (`models/pwe.py`): their closed-form log posterior
+(`models/pwe_density.py`) for a whole chunk of trials x named priors, located by Newton steps
+and importance sampling (`inference/laplace.py`) and sampled by HMC with a step size adapted
+per cell (`inference/hmc.py`), all in numpy: no compile, no per-trial loop. Cut points are
+fixed per scenario, so every trial has the same K intervals. A prior with a historical control
+median carries its MAP mixture on the control arm's log median (months) into its cells.
+The decision quantity is the log-HR (PH) or the event-weighted average of the interval
+log-HRs (non-PH, each trial's share of events per interval), as in the fit.
 """
 
 from __future__ import annotations
 
-import time
+import math
 from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
-from bayes_btc.models.components import mixture_arrays, normal_mixture_rv
+from bayes_btc.inference.hmc import hmc_sample
+from bayes_btc.inference.laplace import find_modes, refine
+from bayes_btc.models.pwe import MODEL_NAMES, PWEPriors
+from bayes_btc.models.pwe_density import (
+    array_cells,
+    gradient_hessian,
+    log_density,
+    start_point,
+    value_and_gradient,
+)
 from bayes_btc.priors.mixtures import NormalMixture
+
+OPEN_WIDTH = 1e4  # width (months) of the open last interval, as `PWEData.interval_bounds`
 
 
 @dataclass(frozen=True)
 class PWESimModel:
-    """What defines one compiled model: priors (name -> log-HR prior), the number of intervals
-    and the baseline prior. Cut points are not part of it (they only shape the data), so
-    endpoints with as many intervals share one compiled model."""
+    """One simulated PWE model: named log-HR priors, the number of intervals, the baseline
+    prior, the variant and, per prior, the MAP prior on the control arm's log median (None:
+    none). Cut points are not part of it (they only shape the data)."""
 
     priors: tuple[tuple[str, NormalMixture], ...]
     n_intervals: int
@@ -35,105 +45,82 @@ class PWESimModel:
     smoothing_sd: float
     variant: str = "ph"  # "ph" or "nonph"
     hr_smoothing_sd: float = 0.15  # non-PH: random-walk SD of the log-HR per interval step
+    control_median: tuple[NormalMixture | None, ...] = ()  # per prior; () = none at all
 
     @property
     def model_name(self) -> str:
-        return f"pwe_{self.variant}"
+        return MODEL_NAMES[self.variant]
 
     @property
     def names(self) -> list[str]:
         return [n for n, _ in self.priors]
 
-
-def build_pwe_sim_model(spec: PWESimModel) -> pm.Model:
-    """Declare the PH or non-PH PWE model with events/exposure as data of shape
-    (prior, arm, interval)."""
-    priors = dict(spec.priors)
-    w, mean, sd = mixture_arrays(priors)
-    n_p, n_k = len(priors), spec.n_intervals
-    coords = {
-        "prior": list(priors),
-        "arm": ["treatment", "control"],
-        "interval": np.arange(n_k),
-        "component": np.arange(w.shape[-1]),
-    }
-    with pm.Model(coords=coords) as model:
-        prior_w = pm.Data("prior_w", w, dims=("prior", "component"))
-        prior_mean = pm.Data("prior_mean", mean, dims=("prior", "component"))
-        prior_sd = pm.Data("prior_sd", sd, dims=("prior", "component"))
-        events = pm.Data("events", np.zeros((n_p, 2, n_k)), dims=("prior", "arm", "interval"))
-        exposure = pm.Data("exposure", np.ones((n_p, 2, n_k)), dims=("prior", "arm", "interval"))
-        log_h0 = pm.GaussianRandomWalk(
-            "log_h0",
-            init_dist=pm.Normal.dist(spec.baseline_mean, spec.baseline_sd),
-            sigma=spec.smoothing_sd,
-            dims=("prior", "interval"),
+    @property
+    def pwe_priors(self) -> PWEPriors:
+        return PWEPriors(
+            self.baseline_mean, self.baseline_sd, self.smoothing_sd, self.hr_smoothing_sd
         )
-        if spec.variant == "ph":
-            log_hr = normal_mixture_rv("log_hr", prior_w, prior_mean, prior_sd, ("prior",))
-            log_hr_k = pt.broadcast_to(log_hr[:, None], (n_p, n_k))
-        else:
-            init = (
-                pm.Normal.dist(prior_mean[:, 0], prior_sd[:, 0])
-                if w.shape[-1] == 1
-                else pm.NormalMixture.dist(w=prior_w, mu=prior_mean, sigma=prior_sd)
-            )
-            log_hr_k = pm.GaussianRandomWalk(
-                "log_hr_interval",
-                init_dist=init,
-                sigma=spec.hr_smoothing_sd,
-                dims=("prior", "interval"),
-            )
-        log_h = pt.stack([log_h0 + log_hr_k, log_h0], axis=1)
-        pm.Poisson("events_obs", mu=exposure * pt.exp(log_h), observed=events)
-    return model
+
+    def median_arrays(self, n: int) -> tuple[np.ndarray, ...] | None:
+        """The control-median prior of n data sets x priors as `array_cells` takes it."""
+        mixtures = [m for m in self.control_median if m is not None]
+        if not mixtures:
+            return None
+        k = max(m.n_components for m in mixtures)
+        shape = (len(self.priors), k)
+        w, m, s = np.ones(shape) / k, np.zeros(shape), np.ones(shape)
+        mask = np.zeros(len(self.priors))
+        for j, mix in enumerate(self.control_median):
+            if mix is not None:
+                w[j], m[j], s[j] = mix.padded(k)
+                mask[j] = 1.0
+        return tuple(np.broadcast_to(a, (n, *a.shape)) for a in (w, m, s, mask))
 
 
-_CACHE: dict[PWESimModel, tuple[object, float]] = {}
+def interval_bounds(cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, width) months of the K = len(cuts) + 1 intervals, the last one open."""
+    start = np.concatenate([[0.0], cuts])
+    return start, np.append(np.diff(start), OPEN_WIDTH)
 
 
-def compiled(spec: PWESimModel) -> tuple[object, float]:
-    """The nutpie-compiled model for `spec`, compiled once per process; (model, compile s)."""
-    if spec not in _CACHE:
-        import nutpie
-
-        t0 = time.perf_counter()
-        model = nutpie.compile_pymc_model(build_pwe_sim_model(spec))
-        _CACHE[spec] = (model, time.perf_counter() - t0)
-    return _CACHE[spec]
-
-
-def sample_trial(
-    spec: PWESimModel,
+def fit_trials(
+    model: PWESimModel,
     events: np.ndarray,
     exposure: np.ndarray,
+    cuts: np.ndarray,
     margin_hr: float,
     seed: int,
     tune: int,
     draws: int,
+    chains: int = 1,
 ) -> np.ndarray:
-    """Posterior P(HR < margin_hr) per prior for one trial's (2, K) events and exposure."""
-    import nutpie
-
-    model, _ = compiled(spec)
-    n_p = len(spec.priors)
-    ev = np.broadcast_to(events, (n_p, *events.shape)).copy()
-    ex = np.broadcast_to(np.maximum(exposure, 1e-9), (n_p, *exposure.shape)).copy()
-    tree = nutpie.sample(
-        model.with_data(events=ev, exposure=ex),  # type: ignore[attr-defined]
-        draws=draws,
-        tune=tune,
-        chains=1,
-        cores=1,
-        seed=seed,
-        progress_bar=False,
-        save_warmup=False,
+    """Posterior P(HR < margin_hr), (trial, prior), of trials' events and exposure (trial, 2
+    arms, K intervals; arm 0 treatment), all fitted at once."""
+    n, n_p, k = events.shape[0], len(model.priors), model.n_intervals
+    if events.shape[-1] != k:
+        raise ValueError(f"{events.shape[-1]} intervals in the data, {k} in the model")
+    start, width = interval_bounds(np.asarray(cuts, dtype=float))
+    cells = array_cells(
+        model.variant,
+        events,
+        exposure,
+        start,
+        width,
+        dict(model.priors),
+        model.pwe_priors,
+        model.median_arrays(n),
     )
-    post = tree["posterior"]
-    if spec.variant == "ph":
-        log_hr = np.asarray(post["log_hr"].values)  # (chain, draw, prior)
+    laplace = find_modes(
+        lambda x: log_density(cells, x), lambda x: gradient_hessian(cells, x), start_point(cells)
+    )
+    laplace = refine(lambda x, idx: log_density(cells.take(idx), x), laplace, seed)
+    run = hmc_sample(lambda x: value_and_gradient(cells, x), laplace, chains, tune, draws, seed)
+    x = run.draws  # (chain, draw, cell, D)
+    if model.variant == "ph":
+        log_hr = x[..., k]
     else:  # event-weighted average of the interval log-HRs (share of all events per interval)
-        per = events.sum(axis=0)
-        w = per / per.sum() if per.sum() > 0 else np.full(per.shape, 1.0 / per.size)
-        log_hr = np.asarray(post["log_hr_interval"].values) @ w
-    return (log_hr < np.log(margin_hr)).reshape(-1, n_p).mean(axis=0)
+        per = events.sum(axis=1)
+        total = per.sum(axis=1, keepdims=True)
+        w = np.divide(per, total, out=np.full(per.shape, 1.0 / k), where=total > 0)
+        log_hr = (x[..., k:] * np.repeat(w, n_p, axis=0)).sum(-1)
+    return (log_hr < math.log(margin_hr)).mean(axis=(0, 1)).reshape(n, n_p)

@@ -4,7 +4,8 @@ Chunk c of scenario s draws its patients and sampler seeds from
 numpy SeedSequence((seed, s, c)), so the result of a chunk does not depend on which worker
 runs it or when: any number of workers gives the same numbers. Each finished chunk is saved
 (atomically) in the checkpoint folder; a resumed run loads those and runs only the rest.
-Each worker compiles the PWE model once (`pwe_sim.compiled`) and swaps data per trial.
+A chunk's trials x priors are fitted at once in numpy (`pwe_sim.fit_trials`): nothing to
+compile on a worker.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from bayes_btc.errors import InputError
 from bayes_btc.inputs.oc_settings import SurvivalScenarios
-from bayes_btc.simulation.pwe_sim import PWESimModel, sample_trial
+from bayes_btc.simulation.pwe_sim import PWESimModel, fit_trials
 from bayes_btc.simulation.survival_sim import SurvivalTruth, simulate_patients, sufficient_stats
 
 Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
@@ -49,25 +50,31 @@ class ChunkTask:
         return f"s{self.scenario:04d}-c{self.chunk:05d}"
 
 
-def run_chunk(task: ChunkTask) -> np.ndarray:
-    """(n trials, prior) posterior P(HR < margin) of one chunk of simulated trials."""
-    rng = np.random.default_rng(np.random.SeedSequence((task.seed, task.scenario, task.chunk)))
+def simulate_chunk(task: ChunkTask, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Events and exposure (trial, 2 arms, K intervals) of the chunk's simulated trials."""
     cuts = np.asarray(task.cuts)
-    out = np.empty((task.n, len(task.model.priors)))
-    for i in range(task.n):
-        time, event, arm = simulate_patients(task.truth, task.conduct, rng)
-        events, exposure = sufficient_stats(time, event, arm, cuts)
-        seed = int(rng.integers(0, 2**31 - 1))
-        out[i] = sample_trial(
-            task.model,
-            events,
-            exposure,
-            task.margin_hr,
-            seed,
-            task.conduct.tune,
-            task.conduct.draws,
-        )
-    return out
+    stats = [
+        sufficient_stats(*simulate_patients(task.truth, task.conduct, rng), cuts)
+        for _ in range(task.n)
+    ]
+    return np.stack([s[0] for s in stats]), np.stack([s[1] for s in stats])
+
+
+def run_chunk(task: ChunkTask) -> np.ndarray:
+    """(n trials, prior) posterior P(HR < margin) of one chunk of simulated trials, all
+    trials x priors fitted at once."""
+    rng = np.random.default_rng(np.random.SeedSequence((task.seed, task.scenario, task.chunk)))
+    events, exposure = simulate_chunk(task, rng)
+    return fit_trials(
+        task.model,
+        events,
+        exposure,
+        np.asarray(task.cuts),
+        task.margin_hr,
+        int(rng.integers(0, 2**31 - 1)),
+        task.conduct.tune,
+        task.conduct.draws,
+    )
 
 
 def chunk_tasks(
