@@ -112,19 +112,20 @@ def sample_exact(
     dims = {k: tuple(model.named_vars_to_dims[k]) for k in values}
     coords = {k: list(v) for k, v in model.coords.items()}
     post = as_posterior(values, dims, chains, coords)
-    stats = xr.Dataset(
-        {
-            "diverging": xr.DataArray(
-                np.zeros((chains, size // chains), bool), dims=("chain", "draw")
-            )
-        }
-    )
     seconds = time.perf_counter() - t0
+    progress(f"{family}: {size} exact posterior draws in {seconds:.1f} s (no MCMC)")
+    return exact_tree(post, model, family, seconds)
+
+
+def exact_tree(post: xr.Dataset, model: pm.Model, family: str, seconds: float) -> xr.DataTree:
+    """Independent draws `post` (chain, draw, ...) as a DataTree shaped like an MCMC run: a
+    `sample_stats` with no divergences and the model's constant data."""
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    stats = xr.Dataset({"diverging": xr.DataArray(np.zeros(shape, bool), dims=("chain", "draw"))})
     post.attrs.update(
         {"model_family": family, "compile_seconds": 0.0, "sampling_seconds": round(seconds, 3),
          "draws_from": EXACT_DRAWS}
     )  # fmt: skip
-    progress(f"{family}: {size} exact posterior draws in {seconds:.1f} s (no MCMC)")
     return xr.DataTree.from_dict(
         {"posterior": post, "sample_stats": stats, "constant_data": model_data(model)}
     )

@@ -35,9 +35,9 @@ import pymc as pm
 import xarray as xr
 from scipy.special import expit, gammaln
 
-from bayes_btc.inference.sampling import Progress, family_seed, model_data, quiet, sample_model
+from bayes_btc.inference.exact_sampling import exact_tree
+from bayes_btc.inference.sampling import Progress, family_seed, quiet, sample_model
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
-from bayes_btc.models.fit import EXACT_DRAWS
 from bayes_btc.models.map_meta import LOG_MEDIAN_MU_PRIOR, MODEL, RATE_MU_PRIOR, MetaData
 
 GL_NODES = 20  # Gauss-Legendre nodes per side of each trial effect's integrand
@@ -302,18 +302,9 @@ def sample_map_exact(
     post = xr.Dataset(out).assign_coords(
         {k: list(v) for k, v in model.coords.items() if k.endswith("_endpoint")}
     )
-    stats = xr.Dataset(
-        {"diverging": xr.DataArray(np.zeros((chains, sampler.draws), bool), dims=("chain", "draw"))}
-    )
     seconds = time.perf_counter() - t0
-    post.attrs.update(
-        {"model_family": MODEL, "compile_seconds": 0.0, "sampling_seconds": round(seconds, 3),
-         "draws_from": EXACT_DRAWS}
-    )  # fmt: skip
     progress(f"{MODEL}: {size} exact draws by quadrature in {seconds:.1f} s (no MCMC)")
-    return xr.DataTree.from_dict(
-        {"posterior": post, "sample_stats": stats, "constant_data": model_data(model)}
-    )
+    return exact_tree(post, model, MODEL, seconds)
 
 
 def sample_map(
