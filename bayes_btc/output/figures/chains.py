@@ -10,10 +10,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from scipy import stats
 
 from bayes_btc.models.fit import Fit
 from bayes_btc.output.figures.layout import save
+
+
+def short_count(x: float, _pos: int | None = None) -> str:
+    """A rank tick: 8000 as is, 120000 as 120k (long labels overlap in small panels)."""
+    return f"{x / 1000:g}k" if abs(x) >= 10_000 else f"{x:g}"
 
 
 def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -> Path:
@@ -64,6 +70,8 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
         ax.set_yticks(np.arange(n_chain) + scale / 2, [str(c) for c in range(n_chain)])
         ax.set_ylim(0, n_chain)
         ax.set_xlim(bins[0], bins[-1])
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(short_count))
         ax.set_xlabel("rank among the pooled draws", fontsize=8)
         ax.set_ylabel("chain", fontsize=8)
         ax.tick_params(labelsize=7)
