@@ -15,13 +15,14 @@ import time
 import numpy as np
 import xarray as xr
 
-from bayes_btc.inference.hmc import STEPS, hmc_sample
-from bayes_btc.inference.laplace import find_modes, refine
+from bayes_btc.inference.hmc import HMCRun, hmc_sample
+from bayes_btc.inference.laplace import Laplace, find_modes, refine
 from bayes_btc.inference.sampling import Progress, family_seed, model_data, quiet, sample_model
 from bayes_btc.inputs.plan import Sampler
 from bayes_btc.interrupts import check_interrupted
 from bayes_btc.models.pwe import PWEData, PWEPriors, Variant, build_pwe_model
 from bayes_btc.models.pwe_density import (
+    PWECells,
     gradient_hessian,
     log_density,
     posterior_values,
@@ -33,6 +34,20 @@ from bayes_btc.priors.mixtures import NormalMixture
 
 WARMUP = 500  # HMC warm-up iterations per chain (at most `tune`): step-size adaptation
 METHOD = "HMC on the closed-form log posterior (Laplace-whitened, step size adapted per cell)"
+
+
+def sample_cells(
+    cells: PWECells, chains: int, warmup: int, draws: int, seed: int
+) -> tuple[HMCRun, Laplace]:
+    """Every cell located (Newton), its Laplace scale refined by importance sampling, then
+    sampled by HMC: the draws (chain, draw, cell, D) and where the cells were whitened."""
+    laplace = find_modes(
+        lambda x: log_density(cells, x), lambda x: gradient_hessian(cells, x), start_point(cells)
+    )
+    laplace = refine(lambda x, idx: log_density(cells.take(idx), x), laplace, seed)
+    check_interrupted()
+    run = hmc_sample(lambda x: value_and_gradient(cells, x), laplace, chains, warmup, draws, seed)
+    return run, laplace
 
 
 def sample_hmc(
@@ -47,22 +62,8 @@ def sample_hmc(
     """Posterior (chain, draw, endpoint, prior[, interval]) of every cell by HMC, its
     sample_stats (divergences) and run attributes."""
     cells = pwe_cells(data, priors, variant, pwe_priors, control_median)
-
-    def logp(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return log_density(cells.take(idx), x)
-
-    laplace = find_modes(
-        lambda x: log_density(cells, x), lambda x: gradient_hessian(cells, x), start_point(cells)
-    )
-    laplace = refine(logp, laplace, seed)
-    check_interrupted()
-    run = hmc_sample(
-        lambda x: value_and_gradient(cells, x),
-        laplace,
-        sampler.chains,
-        min(WARMUP, sampler.tune),
-        sampler.draws,
-        seed,
+    run, laplace = sample_cells(
+        cells, sampler.chains, min(WARMUP, sampler.tune), sampler.draws, seed
     )
     values = posterior_values(data, len(priors), variant, run.draws)
     dims = {
@@ -101,7 +102,7 @@ def sample_hmc(
     attrs = {
         "sampler": METHOD,
         "warmup": min(WARMUP, sampler.tune),
-        "leapfrog_steps": STEPS,
+        "leapfrog_steps": run.n_steps,
         "acceptance_min": round(float(run.accept_rate.min()), 4),
         "newton_steps": laplace.newton_steps,
     }

@@ -17,16 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayes_btc.inference.hmc import hmc_sample
-from bayes_btc.inference.laplace import find_modes, refine
+from bayes_btc.inference.pwe_sampling import sample_cells
 from bayes_btc.models.pwe import MODEL_NAMES, PWEPriors
-from bayes_btc.models.pwe_density import (
-    array_cells,
-    gradient_hessian,
-    log_density,
-    start_point,
-    value_and_gradient,
-)
+from bayes_btc.models.pwe_density import array_cells
 from bayes_btc.priors.mixtures import NormalMixture
 
 OPEN_WIDTH = 1e4  # width (months) of the open last interval, as `PWEData.interval_bounds`
@@ -110,11 +103,7 @@ def fit_trials(
         model.pwe_priors,
         model.median_arrays(n),
     )
-    laplace = find_modes(
-        lambda x: log_density(cells, x), lambda x: gradient_hessian(cells, x), start_point(cells)
-    )
-    laplace = refine(lambda x, idx: log_density(cells.take(idx), x), laplace, seed)
-    run = hmc_sample(lambda x: value_and_gradient(cells, x), laplace, chains, tune, draws, seed)
+    run, _ = sample_cells(cells, chains, tune, draws, seed)
     x = run.draws  # (chain, draw, cell, D)
     if model.variant == "ph":
         log_hr = x[..., k]
