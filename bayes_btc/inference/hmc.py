@@ -31,6 +31,9 @@ WINDOWS = (0.3, 0.8)  # warm-up fractions where windows 1 and 2 end
 MAX_ENERGY_ERROR = 1000.0  # larger: a divergent transition (rejected and counted)
 
 Density = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x (chain, C, D) -> lp, grad
+# (u, r, g, eps, n_steps, mode, tril) -> end u, r, lp, g: n_steps leapfrog steps of every
+# (chain, cell) in whitened units x = mode + tril u, r the momentum and g the gradient at u
+Leapfrog = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -78,21 +81,48 @@ def rewhiten(
     return mode + (tril @ mean[..., None])[..., 0], tril @ chol
 
 
+def whitened(
+    density: Density, mode: np.ndarray, tril: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log density and gradient at whitened u (..., C, D), x = mode + tril u."""
+    lp, g = density(mode + (tril @ u[..., None])[..., 0])
+    return lp, (np.swapaxes(tril, -1, -2) @ g[..., None])[..., 0]
+
+
+def numpy_leapfrog(density: Density) -> Leapfrog:
+    """Leapfrog trajectories by numpy array steps over all (chain, cell) together."""
+
+    def run(u, r, g, eps, n_steps, mode, tril):
+        e = eps[..., None]
+        un, rn = u, r + 0.5 * e * g
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step in range(n_steps):
+                un = un + e * rn
+                lpn, gn = whitened(density, mode, tril, un)
+                rn = rn + (e if step < n_steps - 1 else 0.5 * e) * gn
+        return un, rn, lpn, gn
+
+    return run
+
+
 def hmc_sample(
-    density: Density, where: Laplace, chains: int, warmup: int, draws: int, seed: int
+    density: Density,
+    where: Laplace,
+    chains: int,
+    warmup: int,
+    draws: int,
+    seed: int,
+    leapfrog: Leapfrog | None = None,
 ) -> HMCRun:
-    """`chains` HMC chains per cell: `warmup` adapting iterations, then `draws` kept."""
+    """`chains` HMC chains per cell: `warmup` adapting iterations, then `draws` kept; the
+    trajectories by `leapfrog` (a compiled one) or else by numpy steps on `density`."""
+    trajectory = leapfrog or numpy_leapfrog(density)
     n_cells, dim = where.mode.shape
     rng = np.random.default_rng([seed, n_cells, dim, 2])
     mode, tril = where.mode, where.scale_tril
     end1, end2 = (int(f * warmup) for f in WINDOWS)
-
-    def dens(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # in u: x = mode + L u
-        lp, g = density(mode + (tril @ u[..., None])[..., 0])
-        return lp, (np.swapaxes(tril, -1, -2) @ g[..., None])[..., 0]
-
     u = rng.standard_normal((chains, n_cells, dim))
-    lp, g = dens(u)
+    lp, g = whitened(density, mode, tril, u)
     adapt = DualAveraging((chains, n_cells))
     window = []
     n_steps = STEPS
@@ -105,13 +135,8 @@ def hmc_sample(
         else:
             eps = np.minimum(np.exp(adapt.log_eps), rng.uniform(*TRAJECTORY) / n_steps)
         r0 = rng.standard_normal(u.shape)
-        e = eps[..., None]
-        un, rn = u, r0 + 0.5 * e * g
+        un, rn, lpn, gn = trajectory(u, r0, g, eps, n_steps, mode, tril)
         with np.errstate(over="ignore", invalid="ignore"):
-            for step in range(n_steps):
-                un = un + e * rn
-                lpn, gn = dens(un)
-                rn = rn + (e if step < n_steps - 1 else 0.5 * e) * gn
             # energy error H(end) - H(start), H = -log p + |r|^2 / 2
             error = (lp - 0.5 * (r0**2).sum(-1)) - (lpn - 0.5 * (rn**2).sum(-1))
         bad = ~np.isfinite(error) | (error > MAX_ENERGY_ERROR)
@@ -129,7 +154,7 @@ def hmc_sample(
                 x = mode + (tril @ u[..., None])[..., 0]
                 mode, tril = rewhiten(mode, tril, np.concatenate(window, axis=0))
                 u = np.linalg.solve(tril, (x - mode)[..., None])[..., 0]
-                lp, g = dens(u)
+                lp, g = whitened(density, mode, tril, u)
                 adapt = DualAveraging((chains, n_cells), float(np.exp(adapt.log_eps_bar).mean()))
             if it == warmup - 1:
                 adapt.log_eps = adapt.log_eps_bar

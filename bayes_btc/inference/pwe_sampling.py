@@ -24,6 +24,7 @@ from bayes_btc.models.pwe import PWEData, PWEPriors, Variant, build_pwe_model
 from bayes_btc.models.pwe_density import (
     PWECells,
     gradient_hessian,
+    leapfrog,
     log_density,
     posterior_values,
     pwe_cells,
@@ -46,7 +47,15 @@ def sample_cells(
     )
     laplace = refine(lambda x, idx: log_density(cells.take(idx), x), laplace, seed)
     check_interrupted()
-    run = hmc_sample(lambda x: value_and_gradient(cells, x), laplace, chains, warmup, draws, seed)
+    run = hmc_sample(
+        lambda x: value_and_gradient(cells, x),
+        laplace,
+        chains,
+        warmup,
+        draws,
+        seed,
+        leapfrog(cells),
+    )
     return run, laplace
 
 

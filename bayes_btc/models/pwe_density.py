@@ -19,13 +19,14 @@ Laplace proposal need: the sampler itself uses the exact log density only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from bayes_btc.models.components import mixture_arrays
 from bayes_btc.models.pwe import PWEData, PWEPriors, control_median_prior
-from bayes_btc.models.pwe_kernel import value_and_gradient_kernel
+from bayes_btc.models.pwe_kernel import leapfrog_kernel, value_and_gradient_kernel
 from bayes_btc.priors.mixtures import NormalMixture
 
 LOG2 = float(np.log(2.0))
@@ -325,12 +326,9 @@ def posterior_values(
     return out
 
 
-def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`log_density` (..., C) and its gradient (..., C, D) at x (..., C, D), by the compiled
-    loop of `models/pwe_kernel.py`."""
-    flat = np.ascontiguousarray(x, dtype=float).reshape(-1, cells.n_cells, cells.dim)
-    lp, grad = value_and_gradient_kernel(
-        flat,
+def kernel_arrays(cells: PWECells) -> tuple:
+    """The cells' arrays in the argument order of the compiled loops (`models/pwe_kernel.py`)."""
+    return (
         cells.events.astype(float),
         cells.exposure,
         cells.variant == "ph",
@@ -348,4 +346,27 @@ def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.n
         cells.start,
         cells.width,
     )
+
+
+def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`log_density` (..., C) and its gradient (..., C, D) at x (..., C, D), by the compiled
+    loop of `models/pwe_kernel.py`."""
+    flat = np.ascontiguousarray(x, dtype=float).reshape(-1, cells.n_cells, cells.dim)
+    lp, grad = value_and_gradient_kernel(flat, *kernel_arrays(cells))
     return lp.reshape(x.shape[:-1]), grad.reshape(x.shape)
+
+
+def leapfrog(cells: PWECells) -> Callable[..., tuple[np.ndarray, ...]]:
+    """Whole leapfrog trajectories of every (chain, cell) by the compiled parallel loop of
+    `models/pwe_kernel.py`, as `inference/hmc.py` takes them."""
+    arrays = kernel_arrays(cells)
+
+    def run(u, r, g, eps, n_steps, mode, tril) -> tuple[np.ndarray, ...]:
+        return leapfrog_kernel(
+            *(np.ascontiguousarray(a, dtype=float) for a in (u, r, g, eps)),
+            int(n_steps),
+            *(np.ascontiguousarray(a, dtype=float) for a in (mode, tril)),
+            *arrays,
+        )
+
+    return run

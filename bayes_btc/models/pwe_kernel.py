@@ -1,9 +1,12 @@
-"""The PWE log posterior and its gradient as a compiled loop (numba), for the HMC sampler.
+"""The PWE log posterior and its gradient as compiled loops (numba), for the HMC sampler.
 
 The same function as `models/pwe_density.py`'s `log_density` (tests check the two agree to
 1e-10, and the gradient against finite differences), written as one loop per cell so that a
-leapfrog step costs microseconds instead of numpy's per-call overhead. numba caches the
-compiled machine code on disk, so it is compiled once per machine.
+leapfrog step costs microseconds instead of numpy's per-call overhead. `leapfrog_kernel` runs
+whole leapfrog trajectories, one independent (chain, cell) per iteration of a parallel loop:
+each trajectory is computed by one thread in a fixed order, so the draws are the same for any
+number of threads. numba caches the compiled machine code on disk, so it is compiled once per
+machine.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 LOG2 = math.log(2.0)
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -37,8 +40,11 @@ def _mixture(x: float, w: np.ndarray, m: np.ndarray, s: np.ndarray) -> tuple[flo
 
 
 @njit(cache=True, error_model="numpy")
-def value_and_gradient_kernel(
-    x: np.ndarray,  # (N, C, D)
+def cell_value_gradient(
+    xs: np.ndarray,  # (D,) one point of cell c
+    g: np.ndarray,  # (D,) zeros on entry: the gradient on return
+    h: np.ndarray,  # (K,) scratch
+    c: int,
     events: np.ndarray,  # (C, 2, K)
     exposure: np.ndarray,  # (C, 2, K)
     ph: bool,
@@ -55,70 +61,174 @@ def value_and_gradient_kernel(
     has_median: np.ndarray,  # (C,)
     start: np.ndarray,  # (C, K)
     width: np.ndarray,  # (C, K)
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log posterior (N, C) and gradient (N, C, D) of every cell at N points each."""
-    n, c_n, dim = x.shape
+) -> float:
+    """Log posterior of cell c at xs; its gradient is added into g (-inf and zeros outside
+    the support)."""
+    dim = xs.shape[0]
     k_n = events.shape[2]
+    total = 0.0
+    for k in range(k_n):
+        a = xs[k]
+        b = xs[k_n] if ph else xs[k_n + k]
+        mu_t = exposure[c, 0, k] * math.exp(a + b)
+        mu_c = exposure[c, 1, k] * math.exp(a)
+        total += events[c, 0, k] * (a + b) - mu_t + events[c, 1, k] * a - mu_c
+        r_t = events[c, 0, k] - mu_t
+        g[k] += r_t + events[c, 1, k] - mu_c
+        if ph:
+            g[k_n] += r_t
+        else:
+            g[k_n + k] += r_t
+    z0 = (xs[0] - base_mean) / base_sd
+    total -= 0.5 * z0 * z0
+    g[0] -= z0 / base_sd
+    for k in range(1, k_n):
+        step = (xs[k] - xs[k - 1]) / (smoothing_sd * smoothing_sd)
+        total -= 0.5 * (xs[k] - xs[k - 1]) * step
+        g[k] -= step
+        g[k - 1] += step
+    v, s1 = _mixture(xs[k_n], hr_w[c], hr_mean[c], hr_sd[c])
+    total += v
+    g[k_n] += s1
+    if not ph:
+        for k in range(1, k_n):
+            step = (xs[k_n + k] - xs[k_n + k - 1]) / (hr_smoothing_sd * hr_smoothing_sd)
+            total -= 0.5 * (xs[k_n + k] - xs[k_n + k - 1]) * step
+            g[k_n + k] -= step
+            g[k_n + k - 1] += step
+    if has_median[c]:
+        cum = 0.0
+        j = -1
+        for k in range(k_n):
+            h[k] = math.exp(xs[k])
+            nxt = cum + h[k] * width[c, k]
+            if cum < LOG2 and nxt >= LOG2:
+                j = k
+                break
+            cum = nxt
+        if j >= 0:
+            m = start[c, j] + (LOG2 - cum) / h[j]
+            v, s1 = _mixture(math.log(m), med_w[c], med_mean[c], med_sd[c])
+            total += v
+            f = s1 / m  # d value / d m
+            for k in range(j):
+                g[k] += f * (-h[k] * width[c, k] / h[j])
+            g[j] += f * (-(LOG2 - cum) / h[j])
+        else:
+            total = -np.inf
+    if not math.isfinite(total):
+        total = -np.inf
+        for d in range(dim):
+            g[d] = 0.0
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def value_and_gradient_kernel(
+    x: np.ndarray,  # (N, C, D)
+    events: np.ndarray,
+    exposure: np.ndarray,
+    ph: bool,
+    hr_w: np.ndarray,
+    hr_mean: np.ndarray,
+    hr_sd: np.ndarray,
+    base_mean: float,
+    base_sd: float,
+    smoothing_sd: float,
+    hr_smoothing_sd: float,
+    med_w: np.ndarray,
+    med_mean: np.ndarray,
+    med_sd: np.ndarray,
+    has_median: np.ndarray,
+    start: np.ndarray,
+    width: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log posterior (N, C) and gradient (N, C, D) of every cell at N points each (the cell
+    arrays as in `cell_value_gradient`)."""
+    n, c_n, dim = x.shape
     lp = np.empty((n, c_n))
     grad = np.zeros((n, c_n, dim))
-    h = np.empty(k_n)
+    h = np.empty(events.shape[2])
     for i in range(n):
         for c in range(c_n):
-            xs = x[i, c]
-            g = grad[i, c]
-            total = 0.0
-            for k in range(k_n):
-                a = xs[k]
-                b = xs[k_n] if ph else xs[k_n + k]
-                mu_t = exposure[c, 0, k] * math.exp(a + b)
-                mu_c = exposure[c, 1, k] * math.exp(a)
-                total += events[c, 0, k] * (a + b) - mu_t + events[c, 1, k] * a - mu_c
-                r_t = events[c, 0, k] - mu_t
-                g[k] += r_t + events[c, 1, k] - mu_c
-                if ph:
-                    g[k_n] += r_t
-                else:
-                    g[k_n + k] += r_t
-            z0 = (xs[0] - base_mean) / base_sd
-            total -= 0.5 * z0 * z0
-            g[0] -= z0 / base_sd
-            for k in range(1, k_n):
-                step = (xs[k] - xs[k - 1]) / (smoothing_sd * smoothing_sd)
-                total -= 0.5 * (xs[k] - xs[k - 1]) * step
-                g[k] -= step
-                g[k - 1] += step
-            v, s1 = _mixture(xs[k_n], hr_w[c], hr_mean[c], hr_sd[c])
-            total += v
-            g[k_n] += s1
-            if not ph:
-                for k in range(1, k_n):
-                    step = (xs[k_n + k] - xs[k_n + k - 1]) / (hr_smoothing_sd * hr_smoothing_sd)
-                    total -= 0.5 * (xs[k_n + k] - xs[k_n + k - 1]) * step
-                    g[k_n + k] -= step
-                    g[k_n + k - 1] += step
-            if has_median[c]:
-                cum = 0.0
-                j = -1
-                for k in range(k_n):
-                    h[k] = math.exp(xs[k])
-                    nxt = cum + h[k] * width[c, k]
-                    if cum < LOG2 and nxt >= LOG2:
-                        j = k
-                        break
-                    cum = nxt
-                if j >= 0:
-                    m = start[c, j] + (LOG2 - cum) / h[j]
-                    v, s1 = _mixture(math.log(m), med_w[c], med_mean[c], med_sd[c])
-                    total += v
-                    f = s1 / m  # d value / d m
-                    for k in range(j):
-                        g[k] += f * (-h[k] * width[c, k] / h[j])
-                    g[j] += f * (-(LOG2 - cum) / h[j])
-                else:
-                    total = -np.inf
-            if not math.isfinite(total):
-                total = -np.inf
-                for d in range(dim):
-                    g[d] = 0.0
-            lp[i, c] = total
+            lp[i, c] = cell_value_gradient(
+                x[i, c], grad[i, c], h, c, events, exposure, ph, hr_w, hr_mean, hr_sd,
+                base_mean, base_sd, smoothing_sd, hr_smoothing_sd, med_w, med_mean, med_sd,
+                has_median, start, width,
+            )  # fmt: skip
     return lp, grad
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def leapfrog_kernel(
+    u: np.ndarray,  # (chain, C, D) whitened positions
+    r: np.ndarray,  # (chain, C, D) momenta
+    g: np.ndarray,  # (chain, C, D) gradient at u, whitened units
+    eps: np.ndarray,  # (chain, C) step sizes
+    n_steps: int,
+    mode: np.ndarray,  # (C, D): x = mode + tril u
+    tril: np.ndarray,  # (C, D, D)
+    events: np.ndarray,
+    exposure: np.ndarray,
+    ph: bool,
+    hr_w: np.ndarray,
+    hr_mean: np.ndarray,
+    hr_sd: np.ndarray,
+    base_mean: float,
+    base_sd: float,
+    smoothing_sd: float,
+    hr_smoothing_sd: float,
+    med_w: np.ndarray,
+    med_mean: np.ndarray,
+    med_sd: np.ndarray,
+    has_median: np.ndarray,
+    start: np.ndarray,
+    width: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`n_steps` leapfrog steps of every (chain, cell) in whitened units: the end position,
+    momentum, log posterior and whitened gradient (the cell arrays as in
+    `cell_value_gradient`)."""
+    n_ch, c_n, dim = u.shape
+    k_n = events.shape[2]
+    un = np.empty_like(u)
+    rn = np.empty_like(u)
+    gn = np.empty_like(u)
+    lpn = np.empty((n_ch, c_n))
+    for idx in prange(n_ch * c_n):
+        ch = idx // c_n
+        c = idx % c_n
+        e = eps[ch, c]
+        uu = u[ch, c].copy()
+        rr = r[ch, c] + 0.5 * e * g[ch, c]
+        x = np.empty(dim)
+        gx = np.empty(dim)
+        gu = np.empty(dim)
+        h = np.empty(k_n)
+        total = 0.0
+        for step in range(n_steps):
+            for d in range(dim):
+                uu[d] += e * rr[d]
+            for i in range(dim):
+                acc = mode[c, i]
+                for j in range(dim):
+                    acc += tril[c, i, j] * uu[j]
+                x[i] = acc
+                gx[i] = 0.0
+            total = cell_value_gradient(
+                x, gx, h, c, events, exposure, ph, hr_w, hr_mean, hr_sd, base_mean, base_sd,
+                smoothing_sd, hr_smoothing_sd, med_w, med_mean, med_sd, has_median, start,
+                width,
+            )  # fmt: skip
+            for j in range(dim):
+                acc = 0.0
+                for i in range(dim):
+                    acc += tril[c, i, j] * gx[i]
+                gu[j] = acc
+            f = e if step < n_steps - 1 else 0.5 * e
+            for d in range(dim):
+                rr[d] += f * gu[d]
+        un[ch, c] = uu
+        rn[ch, c] = rr
+        gn[ch, c] = gu
+        lpn[ch, c] = total
+    return un, rn, lpn, gn

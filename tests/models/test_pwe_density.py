@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
 
-from bayes_btc.inference.hmc import hmc_sample
+from bayes_btc.inference.hmc import hmc_sample, numpy_leapfrog
 from bayes_btc.inference.laplace import find_modes, refine
 from bayes_btc.inference.mcmc_stats import ess_mean
 from bayes_btc.models.pwe import PWEData, PWEPriors, build_pwe_model
 from bayes_btc.models.pwe_data import PWETable
 from bayes_btc.models.pwe_density import (
     gradient_hessian,
+    leapfrog,
     log_density,
     pwe_cells,
     start_point,
@@ -136,8 +138,44 @@ def _grid_reference(d, e, prior_sd, median_prior):
     return float(p[:, (b < math.log(1.3))[0]].sum()), float((p * b).sum())
 
 
+@pytest.mark.parametrize("variant", ["ph", "nonph"])
+def test_compiled_leapfrog_equals_numpy_steps_on_the_numpy_density(variant):
+    """Whole trajectories of the parallel compiled loop against numpy leapfrog steps on the
+    numpy log density and gradient, with a median prior; the same for 1 and 2 threads."""
+    data = _data()
+    cells = pwe_cells(data, PRIORS, variant, PWEPriors(), _medians(data))
+    rng = np.random.default_rng(5)
+    n_c, dim = cells.n_cells, cells.dim
+    mode = start_point(cells)
+    a = rng.normal(0, 0.05, (n_c, dim, dim))
+    tril = np.tril(a) + 0.1 * np.eye(dim)
+    u, r = rng.normal(size=(2, 3, n_c, dim))
+    eps = rng.uniform(0.05, 0.3, (3, n_c))
+
+    def numpy_density(x):
+        lp = np.stack([log_density(cells, xi) for xi in x])
+        g = np.stack([gradient_hessian(cells, xi)[0] for xi in x])
+        return lp, g
+
+    _, g0 = numpy_density(mode + (tril @ u[..., None])[..., 0])
+    g = (np.swapaxes(tril, -1, -2) @ g0[..., None])[..., 0]
+    want = numpy_leapfrog(numpy_density)(u, r, g, eps, 7, mode, tril)
+    before = numba.get_num_threads()
+    try:
+        got = []
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            got.append(leapfrog(cells)(u, r, g, eps, 7, mode, tril))
+    finally:
+        numba.set_num_threads(before)
+    for w, one, two in zip(want, *got, strict=True):
+        np.testing.assert_allclose(one, w, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("with_median", [False, True])
-def test_hmc_matches_quadrature_of_a_small_posterior(with_median):
+def test_hmc_matches_quadrature_of_a_small_posterior(with_median, compiled):
     d, e = np.array([[9], [14]]), np.array([[80.0], [75.0]])
     table = PWETable(np.array([]), 30.0, d, e)
     data = PWEData(["X"], [table])
@@ -149,7 +187,8 @@ def test_hmc_matches_quadrature_of_a_small_posterior(with_median):
         lambda z: log_density(cells, z), lambda z: gradient_hessian(cells, z), start_point(cells)
     )
     lap = refine(lambda y, idx: log_density(cells.take(idx), y), lap, 11)
-    run = hmc_sample(lambda z: value_and_gradient(cells, z), lap, 4, 400, 3000, 11)
+    steps = leapfrog(cells) if compiled else None
+    run = hmc_sample(lambda z: value_and_gradient(cells, z), lap, 4, 400, 3000, 11, steps)
     b = run.draws[:, :, 0, 1]  # (chain, draw)
     below = (b < math.log(1.3)).astype(float)
     p_ref, mean_ref = _grid_reference(d[:, 0], e[:, 0], 1.0, mix if with_median else None)
