@@ -1,4 +1,5 @@
-"""Hamiltonian Monte Carlo for many independent cells at once, in numpy (no compile).
+"""Hamiltonian Monte Carlo for many independent cells at once: the chain logic in numpy, the
+leapfrog trajectories by numpy steps or by a compiled loop the model supplies.
 
 Each cell starts whitened by a location and scale (its Laplace approximation refined by
 importance sampling, `inference/laplace.py`), so a unit mass matrix suits it. Warm-up has three
@@ -7,9 +8,10 @@ acceptance of `TARGET` (Hoffman & Gelman 2014), `STEPS` leapfrog steps per itera
 same, while the draws are collected; at its end each cell is re-whitened by the mean and
 covariance of its window-2 draws (all chains); (3) the step size is adapted again. Sampling then
 integrates for a time drawn per iteration from `TRAJECTORY` (a quarter to half a period of the
-whitened posterior, so successive draws are nearly independent), in as many leapfrog steps as
-the smallest adapted step needs (at most `MAX_STEPS`); no cell steps further than its own
-adapted size. The Metropolis correction makes each chain's stationary law the exact posterior;
+whitened posterior, so successive draws are nearly independent), each cell in as many leapfrog
+steps as its own adapted step size needs (at most `MAX_STEPS`), never stepping further than
+that size: no cell's step size or step count is set by another's.
+The Metropolis correction makes each chain's stationary law the exact posterior;
 r_hat, the ESS and divergences (energy error > `MAX_ENERGY_ERROR`, rejected) report on it as for
 any MCMC run.
 """
@@ -31,7 +33,7 @@ WINDOWS = (0.3, 0.8)  # warm-up fractions where windows 1 and 2 end
 MAX_ENERGY_ERROR = 1000.0  # larger: a divergent transition (rejected and counted)
 
 Density = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x (chain, C, D) -> lp, grad
-# (u, r, g, eps, n_steps, mode, tril) -> end u, r, lp, g: n_steps leapfrog steps of every
+# (u, r, g, eps, n_steps, mode, tril) -> end u, r, lp, g: n_steps (C,) leapfrog steps of each
 # (chain, cell) in whitened units x = mode + tril u, r the momentum and g the gradient at u
 Leapfrog = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
@@ -39,13 +41,14 @@ Leapfrog = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 @dataclass(frozen=True)
 class HMCRun:
     """Kept draws (chain, draw, C, D), divergences (chain, draw, C), mean acceptance (chain, C),
-    the adapted step size (chain, C) in whitened units and the leapfrog steps per iteration."""
+    the adapted step size (chain, C) in whitened units and the leapfrog steps per iteration of
+    each cell (C,) after warm-up."""
 
     draws: np.ndarray
     divergent: np.ndarray
     accept_rate: np.ndarray
     step_size: np.ndarray
-    n_steps: int
+    n_steps: np.ndarray
 
 
 class DualAveraging:
@@ -94,12 +97,13 @@ def numpy_leapfrog(density: Density) -> Leapfrog:
 
     def run(u, r, g, eps, n_steps, mode, tril):
         e = eps[..., None]
+        n = n_steps[:, None]
         un, rn = u, r + 0.5 * e * g
         with np.errstate(over="ignore", invalid="ignore"):
-            for step in range(n_steps):
-                un = un + e * rn
+            for step in range(int(n_steps.max())):
+                un = un + np.where(step < n, e, 0.0) * rn  # a cell past its steps stays put
                 lpn, gn = whitened(density, mode, tril, un)
-                rn = rn + (e if step < n_steps - 1 else 0.5 * e) * gn
+                rn = rn + np.where(step < n - 1, e, np.where(step == n - 1, 0.5 * e, 0.0)) * gn
         return un, rn, lpn, gn
 
     return run
@@ -125,7 +129,7 @@ def hmc_sample(
     lp, g = whitened(density, mode, tril, u)
     adapt = DualAveraging((chains, n_cells))
     window = []
-    n_steps = STEPS
+    n_steps = np.full(n_cells, STEPS)
     out = np.empty((chains, draws, n_cells, dim))
     divergent = np.zeros((chains, draws, n_cells), bool)
     accepted = np.zeros((chains, n_cells))
@@ -158,8 +162,8 @@ def hmc_sample(
                 adapt = DualAveraging((chains, n_cells), float(np.exp(adapt.log_eps_bar).mean()))
             if it == warmup - 1:
                 adapt.log_eps = adapt.log_eps_bar
-                smallest = float(np.exp(adapt.log_eps).min())
-                n_steps = int(np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS))
+                smallest = np.exp(adapt.log_eps).min(axis=0)  # over chains, per cell
+                n_steps = np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS).astype(int)
         else:
             i = it - warmup
             out[:, i] = mode + (tril @ u[..., None])[..., 0]

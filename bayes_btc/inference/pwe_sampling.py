@@ -105,13 +105,17 @@ def sample_hmc(
             "step_size": xr.DataArray(
                 run.step_size.reshape(sampler.chains, n_e, n_p), dims=by_cell
             ),
+            "leapfrog_steps": xr.DataArray(
+                run.n_steps.reshape(n_e, n_p), dims=("endpoint", "prior")
+            ),
         },
         coords={"endpoint": data.endpoints, "prior": list(priors)},
     )
     attrs = {
         "sampler": METHOD,
         "warmup": min(WARMUP, sampler.tune),
-        "leapfrog_steps": run.n_steps,
+        "leapfrog_steps_max": int(run.n_steps.max()),
+        "leapfrog_steps_mean": round(float(run.n_steps.mean()), 2),
         "acceptance_min": round(float(run.accept_rate.min()), 4),
         "newton_steps": laplace.newton_steps,
     }

@@ -326,20 +326,26 @@ def posterior_values(
     return out
 
 
+def log_weights(w: np.ndarray) -> np.ndarray:
+    """log w, -inf where w is 0 (padding)."""
+    with np.errstate(divide="ignore"):
+        return np.log(w)
+
+
 def kernel_arrays(cells: PWECells) -> tuple:
     """The cells' arrays in the argument order of the compiled loops (`models/pwe_kernel.py`)."""
     return (
         cells.events.astype(float),
         cells.exposure,
         cells.variant == "ph",
-        cells.hr_w,
+        log_weights(cells.hr_w),
         cells.hr_mean,
         cells.hr_sd,
         cells.base_mean,
         cells.base_sd,
         cells.smoothing_sd,
         cells.hr_smoothing_sd,
-        cells.med_w,
+        log_weights(cells.med_w),
         cells.med_mean,
         cells.med_sd,
         cells.has_median,
@@ -358,14 +364,16 @@ def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.n
 
 def leapfrog(cells: PWECells) -> Callable[..., tuple[np.ndarray, ...]]:
     """Whole leapfrog trajectories of every (chain, cell) by the compiled parallel loop of
-    `models/pwe_kernel.py`, as `inference/hmc.py` takes them."""
+    `models/pwe_kernel.py`, as `inference/hmc.py` takes them (its scales `tril` are lower
+    triangular: Cholesky factors and their products)."""
     arrays = kernel_arrays(cells)
 
     def run(u, r, g, eps, n_steps, mode, tril) -> tuple[np.ndarray, ...]:
         return leapfrog_kernel(
             *(np.ascontiguousarray(a, dtype=float) for a in (u, r, g, eps)),
-            int(n_steps),
+            np.ascontiguousarray(np.broadcast_to(n_steps, (cells.n_cells,)), dtype=np.int64),
             *(np.ascontiguousarray(a, dtype=float) for a in (mode, tril)),
+            np.ascontiguousarray(np.swapaxes(tril, -1, -2), dtype=float),
             *arrays,
         )
 

@@ -21,41 +21,44 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _mixture(x: float, w: np.ndarray, m: np.ndarray, s: np.ndarray) -> tuple[float, float]:
-    """log sum_j w_j N(x | m_j, s_j) and its derivative in x."""
+def _mixture(x: float, log_w: np.ndarray, m: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """log sum_j w_j N(x | m_j, s_j) and its derivative in x, from log w (-inf: no component),
+    in one pass (running maximum)."""
     top = -np.inf
-    for j in range(w.shape[0]):
-        if w[j] > 0:
-            z = (x - m[j]) / s[j]
-            t = math.log(w[j]) - 0.5 * z * z - math.log(s[j]) - HALF_LOG_2PI
-            top = max(top, t)
     total, slope = 0.0, 0.0
-    for j in range(w.shape[0]):
-        if w[j] > 0:
+    for j in range(log_w.shape[0]):
+        if log_w[j] > -np.inf:
             z = (x - m[j]) / s[j]
-            r = math.exp(math.log(w[j]) - 0.5 * z * z - math.log(s[j]) - HALF_LOG_2PI - top)
-            total += r
-            slope += r * (-z / s[j])
-    return top + math.log(total), slope / total
+            t = log_w[j] - 0.5 * z * z - math.log(s[j])
+            if t > top:
+                scale = math.exp(top - t)
+                total = total * scale + 1.0
+                slope = slope * scale - z / s[j]
+                top = t
+            else:
+                r = math.exp(t - top)
+                total += r
+                slope -= r * z / s[j]
+    return top - HALF_LOG_2PI + math.log(total), slope / total
 
 
 @njit(cache=True, error_model="numpy")
 def cell_value_gradient(
     xs: np.ndarray,  # (D,) one point of cell c
     g: np.ndarray,  # (D,) zeros on entry: the gradient on return
-    h: np.ndarray,  # (K,) scratch
+    h: np.ndarray,  # (K,) scratch: the control arm's hazards
     c: int,
     events: np.ndarray,  # (C, 2, K)
     exposure: np.ndarray,  # (C, 2, K)
     ph: bool,
-    hr_w: np.ndarray,  # (C, J)
+    hr_log_w: np.ndarray,  # (C, J) log weights (-inf: padding)
     hr_mean: np.ndarray,
     hr_sd: np.ndarray,
     base_mean: float,
     base_sd: float,
     smoothing_sd: float,
     hr_smoothing_sd: float,
-    med_w: np.ndarray,  # (C, M)
+    med_log_w: np.ndarray,  # (C, M) log weights (-inf: padding)
     med_mean: np.ndarray,
     med_sd: np.ndarray,
     has_median: np.ndarray,  # (C,)
@@ -67,11 +70,13 @@ def cell_value_gradient(
     dim = xs.shape[0]
     k_n = events.shape[2]
     total = 0.0
+    hr = math.exp(xs[k_n])
     for k in range(k_n):
         a = xs[k]
         b = xs[k_n] if ph else xs[k_n + k]
-        mu_t = exposure[c, 0, k] * math.exp(a + b)
-        mu_c = exposure[c, 1, k] * math.exp(a)
+        h[k] = math.exp(a)
+        mu_c = exposure[c, 1, k] * h[k]
+        mu_t = exposure[c, 0, k] * (h[k] * hr if ph else math.exp(a + b))
         total += events[c, 0, k] * (a + b) - mu_t + events[c, 1, k] * a - mu_c
         r_t = events[c, 0, k] - mu_t
         g[k] += r_t + events[c, 1, k] - mu_c
@@ -87,7 +92,7 @@ def cell_value_gradient(
         total -= 0.5 * (xs[k] - xs[k - 1]) * step
         g[k] -= step
         g[k - 1] += step
-    v, s1 = _mixture(xs[k_n], hr_w[c], hr_mean[c], hr_sd[c])
+    v, s1 = _mixture(xs[k_n], hr_log_w[c], hr_mean[c], hr_sd[c])
     total += v
     g[k_n] += s1
     if not ph:
@@ -100,7 +105,6 @@ def cell_value_gradient(
         cum = 0.0
         j = -1
         for k in range(k_n):
-            h[k] = math.exp(xs[k])
             nxt = cum + h[k] * width[c, k]
             if cum < LOG2 and nxt >= LOG2:
                 j = k
@@ -108,7 +112,7 @@ def cell_value_gradient(
             cum = nxt
         if j >= 0:
             m = start[c, j] + (LOG2 - cum) / h[j]
-            v, s1 = _mixture(math.log(m), med_w[c], med_mean[c], med_sd[c])
+            v, s1 = _mixture(math.log(m), med_log_w[c], med_mean[c], med_sd[c])
             total += v
             f = s1 / m  # d value / d m
             for k in range(j):
@@ -129,14 +133,14 @@ def value_and_gradient_kernel(
     events: np.ndarray,
     exposure: np.ndarray,
     ph: bool,
-    hr_w: np.ndarray,
+    hr_log_w: np.ndarray,
     hr_mean: np.ndarray,
     hr_sd: np.ndarray,
     base_mean: float,
     base_sd: float,
     smoothing_sd: float,
     hr_smoothing_sd: float,
-    med_w: np.ndarray,
+    med_log_w: np.ndarray,
     med_mean: np.ndarray,
     med_sd: np.ndarray,
     has_median: np.ndarray,
@@ -152,8 +156,8 @@ def value_and_gradient_kernel(
     for i in range(n):
         for c in range(c_n):
             lp[i, c] = cell_value_gradient(
-                x[i, c], grad[i, c], h, c, events, exposure, ph, hr_w, hr_mean, hr_sd,
-                base_mean, base_sd, smoothing_sd, hr_smoothing_sd, med_w, med_mean, med_sd,
+                x[i, c], grad[i, c], h, c, events, exposure, ph, hr_log_w, hr_mean, hr_sd,
+                base_mean, base_sd, smoothing_sd, hr_smoothing_sd, med_log_w, med_mean, med_sd,
                 has_median, start, width,
             )  # fmt: skip
     return lp, grad
@@ -165,27 +169,28 @@ def leapfrog_kernel(
     r: np.ndarray,  # (chain, C, D) momenta
     g: np.ndarray,  # (chain, C, D) gradient at u, whitened units
     eps: np.ndarray,  # (chain, C) step sizes
-    n_steps: int,
+    n_steps: np.ndarray,  # (C,) leapfrog steps per cell
     mode: np.ndarray,  # (C, D): x = mode + tril u
-    tril: np.ndarray,  # (C, D, D)
+    tril: np.ndarray,  # (C, D, D) lower triangular
+    tril_t: np.ndarray,  # (C, D, D) its transpose, contiguous
     events: np.ndarray,
     exposure: np.ndarray,
     ph: bool,
-    hr_w: np.ndarray,
+    hr_log_w: np.ndarray,
     hr_mean: np.ndarray,
     hr_sd: np.ndarray,
     base_mean: float,
     base_sd: float,
     smoothing_sd: float,
     hr_smoothing_sd: float,
-    med_w: np.ndarray,
+    med_log_w: np.ndarray,
     med_mean: np.ndarray,
     med_sd: np.ndarray,
     has_median: np.ndarray,
     start: np.ndarray,
     width: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`n_steps` leapfrog steps of every (chain, cell) in whitened units: the end position,
+    """`n_steps[c]` leapfrog steps of every (chain, cell c) in whitened units: the end position,
     momentum, log posterior and whitened gradient (the cell arrays as in
     `cell_value_gradient`)."""
     n_ch, c_n, dim = u.shape
@@ -205,26 +210,26 @@ def leapfrog_kernel(
         gu = np.empty(dim)
         h = np.empty(k_n)
         total = 0.0
-        for step in range(n_steps):
+        n = n_steps[c]
+        for step in range(n):
             for d in range(dim):
                 uu[d] += e * rr[d]
-            for i in range(dim):
-                acc = mode[c, i]
-                for j in range(dim):
-                    acc += tril[c, i, j] * uu[j]
-                x[i] = acc
-                gx[i] = 0.0
+                x[d] = mode[c, d]
+                gx[d] = 0.0
+            for j in range(dim):  # x += tril u, by columns (tril_t rows: contiguous)
+                for i in range(j, dim):
+                    x[i] += tril_t[c, j, i] * uu[j]
             total = cell_value_gradient(
-                x, gx, h, c, events, exposure, ph, hr_w, hr_mean, hr_sd, base_mean, base_sd,
-                smoothing_sd, hr_smoothing_sd, med_w, med_mean, med_sd, has_median, start,
+                x, gx, h, c, events, exposure, ph, hr_log_w, hr_mean, hr_sd, base_mean, base_sd,
+                smoothing_sd, hr_smoothing_sd, med_log_w, med_mean, med_sd, has_median, start,
                 width,
             )  # fmt: skip
-            for j in range(dim):
-                acc = 0.0
-                for i in range(dim):
-                    acc += tril[c, i, j] * gx[i]
-                gu[j] = acc
-            f = e if step < n_steps - 1 else 0.5 * e
+            for d in range(dim):
+                gu[d] = 0.0
+            for i in range(dim):  # gu = tril' gx, by rows of tril (contiguous)
+                for j in range(i + 1):
+                    gu[j] += tril[c, i, j] * gx[i]
+            f = e if step < n - 1 else 0.5 * e
             for d in range(dim):
                 rr[d] += f * gu[d]
         un[ch, c] = uu

@@ -151,6 +151,7 @@ def test_compiled_leapfrog_equals_numpy_steps_on_the_numpy_density(variant):
     tril = np.tril(a) + 0.1 * np.eye(dim)
     u, r = rng.normal(size=(2, 3, n_c, dim))
     eps = rng.uniform(0.05, 0.3, (3, n_c))
+    steps = rng.integers(2, 9, n_c)  # per cell
 
     def numpy_density(x):
         lp = np.stack([log_density(cells, xi) for xi in x])
@@ -159,13 +160,13 @@ def test_compiled_leapfrog_equals_numpy_steps_on_the_numpy_density(variant):
 
     _, g0 = numpy_density(mode + (tril @ u[..., None])[..., 0])
     g = (np.swapaxes(tril, -1, -2) @ g0[..., None])[..., 0]
-    want = numpy_leapfrog(numpy_density)(u, r, g, eps, 7, mode, tril)
+    want = numpy_leapfrog(numpy_density)(u, r, g, eps, steps, mode, tril)
     before = numba.get_num_threads()
     try:
         got = []
         for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
             numba.set_num_threads(threads)
-            got.append(leapfrog(cells)(u, r, g, eps, 7, mode, tril))
+            got.append(leapfrog(cells)(u, r, g, eps, steps, mode, tril))
     finally:
         numba.set_num_threads(before)
     for w, one, two in zip(want, *got, strict=True):
