@@ -38,14 +38,15 @@ METHOD = "HMC on the closed-form log posterior (Laplace-whitened, step size adap
 
 
 def sample_cells(
-    cells: PWECells, chains: int, warmup: int, draws: int, seed: int
+    cells: PWECells, chains: int, warmup: int, draws: int, seed: int, threads: int = 1
 ) -> tuple[HMCRun, Laplace]:
     """Every cell located (Newton), its Laplace scale refined by importance sampling, then
-    sampled by HMC: the draws (chain, draw, cell, D) and where the cells were whitened."""
+    sampled by HMC with trajectories on `threads` threads (the draws do not depend on it):
+    the draws (chain, draw, cell, D) and where the cells were whitened."""
     laplace = find_modes(
         lambda x: log_density(cells, x), lambda x: gradient_hessian(cells, x), start_point(cells)
     )
-    laplace = refine(lambda x, idx: log_density(cells.take(idx), x), laplace, seed)
+    laplace = refine(lambda x, idx: value_and_gradient(cells.take(idx), x)[0], laplace, seed)
     check_interrupted()
     run = hmc_sample(
         lambda x: value_and_gradient(cells, x),
@@ -54,7 +55,7 @@ def sample_cells(
         warmup,
         draws,
         seed,
-        leapfrog(cells),
+        leapfrog(cells, threads),
     )
     return run, laplace
 
@@ -72,7 +73,7 @@ def sample_hmc(
     sample_stats (divergences) and run attributes."""
     cells = pwe_cells(data, priors, variant, pwe_priors, control_median)
     run, laplace = sample_cells(
-        cells, sampler.chains, min(WARMUP, sampler.tune), sampler.draws, seed
+        cells, sampler.chains, min(WARMUP, sampler.tune), sampler.draws, seed, sampler.cores
     )
     values = posterior_values(data, len(priors), variant, run.draws)
     dims = {

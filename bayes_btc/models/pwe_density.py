@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from bayes_btc.models.components import mixture_arrays
@@ -362,13 +363,23 @@ def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.n
     return lp.reshape(x.shape[:-1]), grad.reshape(x.shape)
 
 
-def leapfrog(cells: PWECells) -> Callable[..., tuple[np.ndarray, ...]]:
+def leapfrog(cells: PWECells, threads: int = 1) -> Callable[..., tuple[np.ndarray, ...]]:
     """Whole leapfrog trajectories of every (chain, cell) by the compiled parallel loop of
     `models/pwe_kernel.py`, as `inference/hmc.py` takes them (its scales `tril` are lower
-    triangular: Cholesky factors and their products)."""
+    triangular: Cholesky factors and their products), on `threads` threads (at most numba's);
+    each trajectory is computed by one thread, so the result does not depend on their number."""
     arrays = kernel_arrays(cells)
+    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
 
     def run(u, r, g, eps, n_steps, mode, tril) -> tuple[np.ndarray, ...]:
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return call(u, r, g, eps, n_steps, mode, tril)
+        finally:
+            numba.set_num_threads(before)
+
+    def call(u, r, g, eps, n_steps, mode, tril) -> tuple[np.ndarray, ...]:
         return leapfrog_kernel(
             *(np.ascontiguousarray(a, dtype=float) for a in (u, r, g, eps)),
             np.ascontiguousarray(np.broadcast_to(n_steps, (cells.n_cells,)), dtype=np.int64),
