@@ -33,9 +33,11 @@ WINDOWS = (0.3, 0.8)  # warm-up fractions where windows 1 and 2 end
 MAX_ENERGY_ERROR = 1000.0  # larger: a divergent transition (rejected and counted)
 
 Density = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x (chain, C, D) -> lp, grad
-# (u, r, g, eps, n_steps, mode, tril) -> end u, r, lp, g: n_steps (C,) leapfrog steps of each
-# (chain, cell) in whitened units x = mode + tril u, r the momentum and g the gradient at u
-Leapfrog = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+# (u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril) -> u, lp, g, alpha, divergent, x:
+# one transition of every (chain, cell) in whitened units x = mode + tril u from u (log density
+# lp, gradient g) with momentum r, n_steps (C,) leapfrog steps of size eps (chain, C), accepted
+# where log_u < log alpha; returns the state after it, alpha, divergent and x (new arrays)
+Transition = Callable[..., tuple[np.ndarray, ...]]
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,10 @@ def whitened(
     return lp, (np.swapaxes(tril, -1, -2) @ g[..., None])[..., 0]
 
 
-def numpy_leapfrog(density: Density) -> Leapfrog:
-    """Leapfrog trajectories by numpy array steps over all (chain, cell) together."""
+def numpy_transition(density: Density) -> Transition:
+    """HMC transitions by numpy array steps over all (chain, cell) together."""
 
-    def run(u, r, g, eps, n_steps, mode, tril):
+    def run(u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril):
         e = eps[..., None]
         n = n_steps[:, None]
         un, rn = u, r + 0.5 * e * g
@@ -104,7 +106,16 @@ def numpy_leapfrog(density: Density) -> Leapfrog:
                 un = un + np.where(step < n, e, 0.0) * rn  # a cell past its steps stays put
                 lpn, gn = whitened(density, mode, tril, un)
                 rn = rn + np.where(step < n - 1, e, np.where(step == n - 1, 0.5 * e, 0.0)) * gn
-        return un, rn, lpn, gn
+            # energy error H(end) - H(start), H = -log p + |r|^2 / 2
+            error = (lp - 0.5 * (r**2).sum(-1)) - (lpn - 0.5 * (rn**2).sum(-1))
+        bad = ~np.isfinite(error) | (error > max_error)
+        log_alpha = np.where(bad, -np.inf, np.minimum(0.0, -error))
+        take = log_u < log_alpha
+        u = np.where(take[..., None], un, u)
+        x = mode + (tril @ u[..., None])[..., 0]
+        lp = np.where(take, lpn, lp)
+        g = np.where(take[..., None], gn, g)
+        return u, lp, g, np.exp(log_alpha), bad, x
 
     return run
 
@@ -116,11 +127,11 @@ def hmc_sample(
     warmup: int,
     draws: int,
     seed: int,
-    leapfrog: Leapfrog | None = None,
+    transition: Transition | None = None,
 ) -> HMCRun:
-    """`chains` HMC chains per cell: `warmup` adapting iterations, then `draws` kept; the
-    trajectories by `leapfrog` (a compiled one) or else by numpy steps on `density`."""
-    trajectory = leapfrog or numpy_leapfrog(density)
+    """`chains` HMC chains per cell: `warmup` adapting iterations, then `draws` kept; each
+    transition by `transition` (a compiled one) or else by numpy steps on `density`."""
+    step = transition or numpy_transition(density)
     n_cells, dim = where.mode.shape
     rng = np.random.default_rng([seed, n_cells, dim, 2])
     mode, tril = where.mode, where.scale_tril
@@ -139,23 +150,15 @@ def hmc_sample(
         else:
             eps = np.minimum(np.exp(adapt.log_eps), rng.uniform(*TRAJECTORY) / n_steps)
         r0 = rng.standard_normal(u.shape)
-        un, rn, lpn, gn = trajectory(u, r0, g, eps, n_steps, mode, tril)
-        with np.errstate(over="ignore", invalid="ignore"):
-            # energy error H(end) - H(start), H = -log p + |r|^2 / 2
-            error = (lp - 0.5 * (r0**2).sum(-1)) - (lpn - 0.5 * (rn**2).sum(-1))
-        bad = ~np.isfinite(error) | (error > MAX_ENERGY_ERROR)
-        log_alpha = np.where(bad, -np.inf, np.minimum(0.0, -error))
-        take = np.log(rng.random((chains, n_cells))) < log_alpha
-        u = np.where(take[..., None], un, u)
-        lp = np.where(take, lpn, lp)
-        g = np.where(take[..., None], gn, g)
-        alpha = np.exp(log_alpha)
+        log_u = np.log(rng.random((chains, n_cells)))
+        u, lp, g, alpha, bad, x = step(
+            u, lp, g, r0, eps, n_steps, log_u, MAX_ENERGY_ERROR, mode, tril
+        )
         if it < warmup:
             adapt.update(alpha)
             if end1 <= it < end2:
                 window.append(u)
             if it == end2 - 1 and len(window) > 2 * dim:
-                x = mode + (tril @ u[..., None])[..., 0]
                 mode, tril = rewhiten(mode, tril, np.concatenate(window, axis=0))
                 u = np.linalg.solve(tril, (x - mode)[..., None])[..., 0]
                 lp, g = whitened(density, mode, tril, u)
@@ -166,7 +169,7 @@ def hmc_sample(
                 n_steps = np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS).astype(int)
         else:
             i = it - warmup
-            out[:, i] = mode + (tril @ u[..., None])[..., 0]
+            out[:, i] = x
             divergent[:, i] = bad
             accepted += alpha
     return HMCRun(out, divergent, accepted / max(draws, 1), np.exp(adapt.log_eps), n_steps)

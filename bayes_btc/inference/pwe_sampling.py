@@ -24,11 +24,11 @@ from bayes_btc.models.pwe import PWEData, PWEPriors, Variant, build_pwe_model
 from bayes_btc.models.pwe_density import (
     PWECells,
     gradient_hessian,
-    leapfrog,
     log_density,
     posterior_values,
     pwe_cells,
     start_point,
+    transition,
     value_and_gradient,
 )
 from bayes_btc.priors.mixtures import NormalMixture
@@ -55,7 +55,7 @@ def sample_cells(
         warmup,
         draws,
         seed,
-        leapfrog(cells, threads),
+        transition(cells, threads),
     )
     return run, laplace
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from bayes_btc.models.components import mixture_arrays
 from bayes_btc.models.pwe import PWEData, PWEPriors, control_median_prior
-from bayes_btc.models.pwe_kernel import leapfrog_kernel, value_and_gradient_kernel
+from bayes_btc.models.pwe_kernel import transition_kernel, value_and_gradient_kernel
 from bayes_btc.priors.mixtures import NormalMixture
 
 LOG2 = float(np.log(2.0))
@@ -363,29 +363,40 @@ def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.n
     return lp.reshape(x.shape[:-1]), grad.reshape(x.shape)
 
 
-def leapfrog(cells: PWECells, threads: int = 1) -> Callable[..., tuple[np.ndarray, ...]]:
-    """Whole leapfrog trajectories of every (chain, cell) by the compiled parallel loop of
-    `models/pwe_kernel.py`, as `inference/hmc.py` takes them (its scales `tril` are lower
+def transition(cells: PWECells, threads: int = 1) -> Callable[..., tuple[np.ndarray, ...]]:
+    """One HMC transition of every (chain, cell) by the compiled parallel loop of
+    `models/pwe_kernel.py`, as `inference/hmc.py` takes it (its scales `tril` are lower
     triangular: Cholesky factors and their products), on `threads` threads (at most numba's);
-    each trajectory is computed by one thread, so the result does not depend on their number."""
+    each (chain, cell) is computed by one thread, so the result does not depend on their
+    number."""
     arrays = kernel_arrays(cells)
     threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
 
-    def run(u, r, g, eps, n_steps, mode, tril) -> tuple[np.ndarray, ...]:
+    def run(u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril) -> tuple[np.ndarray, ...]:
+        u, lp, g = (np.array(a, dtype=float) for a in (u, lp, g))  # fresh copies, changed
+        x = np.empty_like(u)
+        alpha = np.empty(lp.shape)
+        bad = np.empty(lp.shape, dtype=np.bool_)
         before = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:
-            return call(u, r, g, eps, n_steps, mode, tril)
+            transition_kernel(
+                u,
+                lp,
+                g,
+                *(np.ascontiguousarray(a, dtype=float) for a in (r, eps)),
+                np.ascontiguousarray(np.broadcast_to(n_steps, (cells.n_cells,)), dtype=np.int64),
+                np.ascontiguousarray(log_u, dtype=float),
+                float(max_error),
+                *(np.ascontiguousarray(a, dtype=float) for a in (mode, tril)),
+                np.ascontiguousarray(np.swapaxes(tril, -1, -2), dtype=float),
+                x,
+                alpha,
+                bad,
+                *arrays,
+            )
         finally:
             numba.set_num_threads(before)
-
-    def call(u, r, g, eps, n_steps, mode, tril) -> tuple[np.ndarray, ...]:
-        return leapfrog_kernel(
-            *(np.ascontiguousarray(a, dtype=float) for a in (u, r, g, eps)),
-            np.ascontiguousarray(np.broadcast_to(n_steps, (cells.n_cells,)), dtype=np.int64),
-            *(np.ascontiguousarray(a, dtype=float) for a in (mode, tril)),
-            np.ascontiguousarray(np.swapaxes(tril, -1, -2), dtype=float),
-            *arrays,
-        )
+        return u, lp, g, alpha, bad, x
 
     return run

@@ -2,11 +2,11 @@
 
 The same function as `models/pwe_density.py`'s `log_density` (tests check the two agree to
 1e-10, and the gradient against finite differences), written as one loop per cell so that a
-leapfrog step costs microseconds instead of numpy's per-call overhead. `leapfrog_kernel` runs
-whole leapfrog trajectories, one independent (chain, cell) per iteration of a parallel loop:
-each trajectory is computed by one thread in a fixed order, so the draws are the same for any
-number of threads. numba caches the compiled machine code on disk, so it is compiled once per
-machine.
+leapfrog step costs microseconds instead of numpy's per-call overhead. `transition_kernel`
+runs one HMC transition (a whole leapfrog trajectory and its Metropolis step) of every
+independent (chain, cell), one per iteration of a parallel loop: each is computed by one
+thread in a fixed order, so the draws are the same for any number of threads. numba caches
+the compiled machine code on disk, so it is compiled once per machine.
 """
 
 from __future__ import annotations
@@ -164,15 +164,21 @@ def value_and_gradient_kernel(
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def leapfrog_kernel(
-    u: np.ndarray,  # (chain, C, D) whitened positions
-    r: np.ndarray,  # (chain, C, D) momenta
-    g: np.ndarray,  # (chain, C, D) gradient at u, whitened units
+def transition_kernel(
+    u: np.ndarray,  # (chain, C, D) whitened positions: updated in place
+    lp: np.ndarray,  # (chain, C) log posterior at u: updated in place
+    g: np.ndarray,  # (chain, C, D) gradient at u, whitened units: updated in place
+    r: np.ndarray,  # (chain, C, D) momenta drawn for this transition
     eps: np.ndarray,  # (chain, C) step sizes
     n_steps: np.ndarray,  # (C,) leapfrog steps per cell
+    log_u: np.ndarray,  # (chain, C) log uniforms of the accept step
+    max_error: float,  # larger energy error: divergent (rejected)
     mode: np.ndarray,  # (C, D): x = mode + tril u
     tril: np.ndarray,  # (C, D, D) lower triangular
     tril_t: np.ndarray,  # (C, D, D) its transpose, contiguous
+    x_out: np.ndarray,  # (chain, C, D) filled with mode + tril u after the transition
+    alpha: np.ndarray,  # (chain, C) filled with the acceptance probability
+    bad: np.ndarray,  # (chain, C) filled with: divergent
     events: np.ndarray,
     exposure: np.ndarray,
     ph: bool,
@@ -189,16 +195,12 @@ def leapfrog_kernel(
     has_median: np.ndarray,
     start: np.ndarray,
     width: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`n_steps[c]` leapfrog steps of every (chain, cell c) in whitened units: the end position,
-    momentum, log posterior and whitened gradient (the cell arrays as in
-    `cell_value_gradient`)."""
+) -> None:
+    """One HMC transition of every (chain, cell c): `n_steps[c]` leapfrog steps in whitened
+    units from u with momentum r, then the Metropolis step on the energy error H = -log p +
+    |r|^2 / 2, accepted when log_u < log alpha (the cell arrays as in `cell_value_gradient`)."""
     n_ch, c_n, dim = u.shape
     k_n = events.shape[2]
-    un = np.empty_like(u)
-    rn = np.empty_like(u)
-    gn = np.empty_like(u)
-    lpn = np.empty((n_ch, c_n))
     for idx in prange(n_ch * c_n):
         ch = idx // c_n
         c = idx % c_n
@@ -207,9 +209,9 @@ def leapfrog_kernel(
         rr = r[ch, c] + 0.5 * e * g[ch, c]
         x = np.empty(dim)
         gx = np.empty(dim)
-        gu = np.empty(dim)
+        gu = np.zeros(dim)
         h = np.empty(k_n)
-        total = 0.0
+        total = -np.inf
         n = n_steps[c]
         for step in range(n):
             for d in range(dim):
@@ -232,8 +234,22 @@ def leapfrog_kernel(
             f = e if step < n - 1 else 0.5 * e
             for d in range(dim):
                 rr[d] += f * gu[d]
-        un[ch, c] = uu
-        rn[ch, c] = rr
-        gn[ch, c] = gu
-        lpn[ch, c] = total
-    return un, rn, lpn, gn
+        kinetic0, kinetic1 = 0.0, 0.0
+        for d in range(dim):
+            kinetic0 += r[ch, c, d] * r[ch, c, d]
+            kinetic1 += rr[d] * rr[d]
+        error = (lp[ch, c] - 0.5 * kinetic0) - (total - 0.5 * kinetic1)
+        diverged = not math.isfinite(error) or error > max_error
+        log_alpha = -np.inf if diverged else min(0.0, -error)
+        alpha[ch, c] = math.exp(log_alpha)
+        bad[ch, c] = diverged
+        if log_u[ch, c] < log_alpha:
+            u[ch, c] = uu
+            lp[ch, c] = total
+            g[ch, c] = gu
+        for d in range(dim):
+            x[d] = mode[c, d]
+        for j in range(dim):
+            for i in range(j, dim):
+                x[i] += tril_t[c, j, i] * u[ch, c, j]
+        x_out[ch, c] = x

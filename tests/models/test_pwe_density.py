@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayes_btc.inference.hmc import hmc_sample, numpy_leapfrog
+from bayes_btc.inference.hmc import hmc_sample, numpy_transition, whitened
 from bayes_btc.inference.laplace import find_modes, refine
 from bayes_btc.inference.mcmc_stats import ess_mean
 from bayes_btc.models.pwe import PWEData, PWEPriors, build_pwe_model
 from bayes_btc.models.pwe_data import PWETable
 from bayes_btc.models.pwe_density import (
     gradient_hessian,
-    leapfrog,
     log_density,
     pwe_cells,
     start_point,
+    transition,
     value_and_gradient,
 )
 from bayes_btc.priors.mixtures import NormalMixture
@@ -138,32 +138,35 @@ def _grid_reference(d, e, prior_sd, median_prior):
 
 
 @pytest.mark.parametrize("variant", ["ph", "nonph"])
-def test_compiled_leapfrog_equals_numpy_steps_on_the_numpy_density(variant):
-    """Whole trajectories of the parallel compiled loop against numpy leapfrog steps on the
-    numpy log density and gradient, with a median prior; the same for 1 and 2 threads."""
+def test_compiled_transition_equals_numpy_steps_on_the_numpy_density(variant):
+    """HMC transitions of the parallel compiled loop against numpy leapfrog steps and
+    Metropolis step on the numpy log density and gradient, with a median prior and a step
+    count per cell; the same for 1 and 2 threads."""
     data = _data()
     cells = pwe_cells(data, PRIORS, variant, PWEPriors(), _medians(data))
     rng = np.random.default_rng(5)
     n_c, dim = cells.n_cells, cells.dim
     mode = start_point(cells)
-    a = rng.normal(0, 0.05, (n_c, dim, dim))
-    tril = np.tril(a) + 0.1 * np.eye(dim)
+    tril = np.tril(rng.normal(0, 0.05, (n_c, dim, dim))) + 0.1 * np.eye(dim)
     u, r = rng.normal(size=(2, 3, n_c, dim))
-    eps = rng.uniform(0.05, 0.3, (3, n_c))
-    steps = rng.integers(2, 9, n_c)  # per cell
+    eps = rng.uniform(0.05, 0.6, (3, n_c))
+    steps = rng.integers(2, 9, n_c)
+    log_u = np.log(rng.random((3, n_c)))
 
     def numpy_density(x):
         lp = np.stack([log_density(cells, xi) for xi in x])
         g = np.stack([gradient_hessian(cells, xi)[0] for xi in x])
         return lp, g
 
-    _, g0 = numpy_density(mode + (tril @ u[..., None])[..., 0])
-    g = (np.swapaxes(tril, -1, -2) @ g0[..., None])[..., 0]
-    want = numpy_leapfrog(numpy_density)(u, r, g, eps, steps, mode, tril)
-    got = [leapfrog(cells, threads)(u, r, g, eps, steps, mode, tril) for threads in (1, 2)]
-    for w, one, two in zip(want, *got, strict=True):
-        np.testing.assert_allclose(one, w, rtol=1e-9, atol=1e-9)
-        np.testing.assert_array_equal(one, two)
+    lp, g = whitened(numpy_density, mode, tril, u)
+    args = (u, lp, g, r, eps, steps, log_u, 1000.0, mode, tril)
+    want = numpy_transition(numpy_density)(*args)
+    moved = (want[0] != u).any(-1)
+    assert moved.any() and not moved.all()  # some moves accepted, some rejected
+    one, two = (transition(cells, threads)(*args) for threads in (1, 2))
+    for w, a, b in zip(want, one, two, strict=True):
+        np.testing.assert_allclose(a, w, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -180,7 +183,7 @@ def test_hmc_matches_quadrature_of_a_small_posterior(with_median, compiled):
         lambda z: log_density(cells, z), lambda z: gradient_hessian(cells, z), start_point(cells)
     )
     lap = refine(lambda y, idx: log_density(cells.take(idx), y), lap, 11)
-    steps = leapfrog(cells) if compiled else None
+    steps = transition(cells) if compiled else None
     run = hmc_sample(lambda z: value_and_gradient(cells, z), lap, 4, 400, 3000, 11, steps)
     b = run.draws[:, :, 0, 1]  # (chain, draw)
     below = (b < math.log(1.3)).astype(float)
