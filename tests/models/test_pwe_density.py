@@ -147,9 +147,9 @@ def test_compiled_transition_equals_numpy_steps_on_the_numpy_density(variant):
     rng = np.random.default_rng(5)
     n_c, dim = cells.n_cells, cells.dim
     mode = start_point(cells)
-    tril = np.tril(rng.normal(0, 0.05, (n_c, dim, dim))) + 0.1 * np.eye(dim)
+    tril = np.tril(rng.normal(0, 0.05, (n_c, dim, dim))) + 0.3 * np.eye(dim)
     u, r = rng.normal(size=(2, 3, n_c, dim))
-    eps = rng.uniform(0.05, 0.6, (3, n_c))
+    eps = rng.uniform(0.05, 1.0, (3, n_c))
     steps = rng.integers(2, 9, n_c)
     log_u = np.log(rng.random((3, n_c)))
 
