@@ -16,6 +16,7 @@ import pytest
 
 from bayes_btc.output.parallel import Parallel
 from bayes_btc.output.report import APPENDIX, ReportWriter
+from bayes_btc.output.report_evidence import appendix_stems
 from bayes_btc.output.saved import load_results
 from bayes_btc.output.write import write_figures
 
@@ -42,12 +43,13 @@ def test_appendix_figures_are_those_after_the_appendix_heading(default):
     html = w.write()[1].read_text()
     after = html[html.index(f">{APPENDIX}<") :]
     shown = re.findall(r"<figure class='fig-[^']*'><img alt='([^']*)'", after)
-    captions = {
-        item["file"]: item["caption"]
-        for item in json.loads((default / "figures" / "index.json").read_text())
-    }
+    index = json.loads((default / "figures" / "index.json").read_text())
+    captions = {item["file"]: item["caption"] for item in index}
     files = [p.name for p in w.appendix_figures]
     assert files and all((default / "figures" / f).exists() for f in files)
+    # what the writer draws first, from the figures' names alone
+    stems = [item["file"].removesuffix(".png") for item in index]
+    assert [f"{s}.png" for s in appendix_stems(stems, load_results(default).endpoints)] == files
     assert [captions[f] for f in files] == [s.replace("&#x27;", "'") for s in shown]
 
 

@@ -19,6 +19,7 @@ from bayes_btc.output.draw import figure_jobs, index_entry
 from bayes_btc.output.parallel import Parallel
 from bayes_btc.output.provenance import posterior_attrs
 from bayes_btc.output.report import ReportWriter
+from bayes_btc.output.report_evidence import appendix_stems
 from bayes_btc.output.saved import load_results
 from bayes_btc.tables import write_csv
 
@@ -60,16 +61,16 @@ def write_results(
         write_csv(a.tipping.table, folder / "tipping_point.csv")
     (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
     (folder / "figures").mkdir()
-    # The report is planned from the figures' files and captions before they are drawn. The
-    # appendix's figures are drawn first, so that the PDF's appendix (most of its layout
-    # time) is rendered here while the workers draw the rest; then the posteriors are written
-    # while this process writes the report.
-    report = ReportWriter(load_results(folder, [index_entry(s) for s in a.figures]))
-    first = {p.name for p in report.appendix_figures}
-    order = sorted(range(len(a.figures)), key=lambda i: f"{a.figures[i].file}.png" not in first)
+    # The appendix's figures are drawn first, so that the PDF's appendix (most of its layout
+    # time) is rendered here while the workers draw the rest; the report is planned from the
+    # figures' files and captions meanwhile. The posteriors are written last, while this
+    # process writes the report.
+    first = set(appendix_stems([s.file for s in a.figures], list(a.endpoints)))
+    order = sorted(range(len(a.figures)), key=lambda i: a.figures[i].file not in first)
     figures = figure_jobs([a.figures[i] for i in order], folder / "figures")
     with Parallel(figures + posteriors) as run:
         progress(f"drawing {len(a.figures)} figures ({run.workers} processes)")
+        report = ReportWriter(load_results(folder, [index_entry(s) for s in a.figures]))
         write_figures(run, order, folder / "figures", report)
         progress("writing the report")
         write_report(report)
