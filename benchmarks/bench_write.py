@@ -135,9 +135,17 @@ def main() -> None:
     t_import = time.perf_counter() - t0
     a, prov = pickle.loads(args.analysis.read_bytes())
     spent: dict[str, float] = defaultdict(float)
-    report.write_pdf = timed(spent, "report: pdf", report.write_pdf)
+    from bayes_btc.output import report_pdf
+
+    pdf = getattr(report_pdf, "PdfParts", None)
+    if pdf is not None:  # the PDF in parts: the appendix overlaps the figures
+        pdf.render = timed(spent, "report: pdf layout (parts)", pdf.render)
+        pdf.write = timed(spent, "report: pdf joined and written", pdf.write)
+    else:
+        report.write_pdf = timed(spent, "report: pdf", report.write_pdf)
     report.to_html = timed(spent, "report: html pages", report.to_html)
-    report.load_results = timed(spent, "report: reading the folder", report.load_results)
+    reader = write if hasattr(write, "load_results") else report  # after / before
+    reader.load_results = timed(spent, "report: reading the folder", reader.load_results)
     stamps: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "stage"

@@ -176,3 +176,13 @@ def test_rank_plots_grid_and_limits(tmp_path, normal_fits):
     assert grid.shape[0] > four.shape[0]  # a fifth panel opens a second row
     with pytest.raises(ValueError, match="no fit has"):
         rank_plots(fits, "median_TP", tmp_path / "r.png")
+
+
+def test_average_ranks_match_scipy_with_ties():
+    from bayes_btc.output.figures.chains import average_ranks
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 500))
+    x[:, ::5] = np.round(x[:, ::5], 1)  # repeated draws, as rejected proposals give
+    x[1, :20] = x[0, :20]
+    assert np.array_equal(average_ranks(x), stats.rankdata(x, axis=None).reshape(x.shape))

@@ -39,6 +39,12 @@ def draw_one(spec: FigureSpec, folder: Path) -> dict:
         warnings.simplefilter("always", FigureLayoutWarning)
         DRAW[spec.kind](**spec.data, path=folder / f"{spec.file}.png")
     problems = [str(w.message) for w in caught if issubclass(w.category, FigureLayoutWarning)]
+    return index_entry(spec, problems)
+
+
+def index_entry(spec: FigureSpec, problems: list[str] | None = None) -> dict:
+    """A figure's entry in figures/index.json: file, caption and the layout problems found
+    while drawing it (None before it is drawn)."""
     return {"file": f"{spec.file}.png", "caption": spec.caption, "layout": problems}
 
 

@@ -19,7 +19,7 @@ from bayes_btc.output.report_answer import answer_blocks
 from bayes_btc.output.report_blocks import appendix_blocks
 from bayes_btc.output.report_evidence import evidence_blocks
 from bayes_btc.output.report_oc import oc_appendix, oc_blocks
-from bayes_btc.output.report_pdf import PRINT_CSS, write_pdf
+from bayes_btc.output.report_pdf import APPENDIX_PAGES_CSS, PRINT_CSS, PdfParts
 from bayes_btc.output.saved import SavedResults, load_results
 
 APPENDIX = "Appendix: every table, the settings and further figures"
@@ -123,16 +123,20 @@ details{margin:0.4em 0;border:1px solid #ddd;border-radius:4px;padding:0.2em 0.8
 summary{cursor:pointer;font-weight:bold;padding:0.3em 0}"""
 
 
-def to_html(title: str, blocks: list[Block], printed: bool = False) -> str:
+def to_html(
+    title: str, blocks: list[Block], printed: bool = False, heading: bool = True, css: str = ""
+) -> str:
     """The page; `printed` opens every collapsible section and adds the print style sheet
-    (the PDF is rendered from that variant)."""
-    css = CSS + ("\n" + PRINT_CSS if printed else "")
+    (the PDF is rendered from that variant); `heading` puts the title on top; `css` is
+    added to the style sheet."""
+    css = CSS + ("\n" + PRINT_CSS if printed else "") + (f"\n{css}" if css else "")
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width'>"
         f"<title>{html.escape(title)}</title><style>{css}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
     ]
+    if heading:
+        parts.append(f"<h1>{html.escape(title)}</h1>")
     parts += [_html(b, printed) for b in blocks]
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -186,19 +190,62 @@ def render(r: SavedResults) -> tuple[str, str]:
     return to_markdown(title, blocks), to_html(title, blocks)
 
 
+def _figure_files(blocks: list[Block]) -> list[Path]:
+    out: list[Path] = []
+    for b in blocks:
+        if b.kind == "figures":
+            out += [Path(p) for p, _ in b.content]  # type: ignore[union-attr]
+        elif b.kind == "details":
+            out += _figure_files(b.content)  # type: ignore[arg-type]
+    return out
+
+
+class ReportWriter:
+    """The report of a saved results folder, written in two steps, so that the PDF's
+    appendix (most of the PDF's layout time: every table) is laid out while the main part's
+    figures are still being drawn: `render_appendix()` needs only the figures the appendix
+    shows (`appendix_figures`), `write()` every figure. The PDF is the main part followed by
+    the appendix, whose pages are numbered A-1, A-2, ..."""
+
+    def __init__(self, r: SavedResults) -> None:
+        self.folder = r.folder
+        self.title, self.blocks = title_of(r), report_blocks(r)
+        heads = [b.kind == "h2" and b.content == APPENDIX for b in self.blocks]
+        self.cut = heads.index(True)
+        self.pdf = PdfParts()
+
+    @property
+    def appendix_figures(self) -> list[Path]:
+        """The figure files the appendix shows."""
+        return _figure_files(self.blocks[self.cut :])
+
+    def render_appendix(self) -> None:
+        """Lay out the PDF's appendix (its figures must be on disk)."""
+        page = to_html(
+            self.title, self.blocks[self.cut :], True, heading=False, css=APPENDIX_PAGES_CSS
+        )
+        self.pdf.render("appendix", page, self.folder)
+
+    def write(self) -> list[Path]:
+        """report.md, report.html and (when WeasyPrint is available) report.pdf; every
+        figure must be on disk. Each is written to a temporary file and renamed, so a
+        failure leaves the old report in place; a PDF that cannot be made is reported in
+        one line on stderr and the other files are still written."""
+        title, blocks, out = self.title, self.blocks, []
+        texts = {"report.md": to_markdown(title, blocks), "report.html": to_html(title, blocks)}
+        for name, text in texts.items():
+            tmp = self.folder / f".{name}.tmp"
+            tmp.write_text(text)
+            tmp.replace(self.folder / name)
+            out.append(self.folder / name)
+        if "appendix" not in self.pdf.docs:
+            self.render_appendix()
+        self.pdf.render("main", to_html(title, blocks[: self.cut], printed=True), self.folder)
+        pdf = self.pdf.write(self.folder / "report.pdf", ["main", "appendix"])
+        return out + ([pdf] if pdf else [])
+
+
 def write_report(folder: Path) -> list[Path]:
     """(Re)build report.md, report.html and (when WeasyPrint is available) report.pdf in a
-    results folder from its saved files. Each is written to a temporary file and renamed, so
-    a failure leaves the old report in place; a PDF that cannot be made is reported in one
-    line on stderr and the other files are still written."""
-    r = load_results(folder)
-    title, blocks = title_of(r), report_blocks(r)
-    out = []
-    texts = {"report.md": to_markdown(title, blocks), "report.html": to_html(title, blocks)}
-    for name, text in texts.items():
-        tmp = folder / f".{name}.tmp"
-        tmp.write_text(text)
-        tmp.replace(folder / name)
-        out.append(folder / name)
-    pdf = write_pdf(to_html(title, blocks, printed=True), folder / "report.pdf")
-    return out + ([pdf] if pdf else [])
+    results folder from its saved files (see `ReportWriter.write`)."""
+    return ReportWriter(load_results(folder)).write()

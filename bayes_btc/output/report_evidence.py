@@ -4,6 +4,7 @@ fitted to; the tipping point. Figures the main part does not show go to the appe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from bayes_btc.inputs.datakey import RECONSTRUCTED_SUFFIX
@@ -14,15 +15,27 @@ from bayes_btc.output.saved import SavedResults
 
 def endpoint_figures(r: SavedResults, endpoint: str) -> list[str]:
     """Stems of the main-part figures of one endpoint, in reading order."""
-    figs = figures_by_stem(r)
-    stems = [
+    return endpoint_stems(figures_by_stem(r), endpoint)
+
+
+def endpoint_stems(stems: Iterable[str], endpoint: str) -> list[str]:
+    """Of the figure file `stems`, those of the main part for one endpoint, in reading
+    order."""
+    have = set(stems)
+    wanted = [
         f"ni_curve_{endpoint}",
         f"tipping_{endpoint}",
         f"density_{endpoint}",
         f"km_{endpoint}",
         f"km_{endpoint}{RECONSTRUCTED_SUFFIX}",
     ]
-    return [s for s in stems if s in figs]
+    return [s for s in wanted if s in have]
+
+
+def appendix_stems(stems: list[str], endpoints: list[str]) -> list[str]:
+    """Of the figure file `stems` (in saved order), those the main part does not show."""
+    main = {SUMMARY_FIGURE} | {s for e in endpoints for s in endpoint_stems(stems, e)}
+    return [s for s in stems if s not in main]
 
 
 def evidence_blocks(r: SavedResults) -> list[Block]:
@@ -56,5 +69,5 @@ def evidence_blocks(r: SavedResults) -> list[Block]:
 def appendix_figures(r: SavedResults) -> list[tuple[Path, str]]:
     """Every saved figure the main part does not show (forest plots, interval HRs,
     historical priors, rank plots), in the saved order."""
-    main = {SUMMARY_FIGURE} | {s for e in r.endpoints for s in endpoint_figures(r, e)}
-    return [v for stem, v in figures_by_stem(r).items() if stem not in main]
+    figs = figures_by_stem(r)
+    return [figs[s] for s in appendix_stems(list(figs), r.endpoints)]

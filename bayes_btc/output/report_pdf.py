@@ -1,11 +1,14 @@
 """report.pdf from the report's print variant with WeasyPrint (offline: the page embeds
-everything it shows). A missing or failing WeasyPrint is reported in one line on stderr and
-leaves no PDF (any earlier one is removed, so a PDF never disagrees with the HTML)."""
+everything it shows). The PDF can be rendered in parts (`PdfParts`: the appendix, most of the
+layout time, while the main part's figures are still being drawn) whose pages are joined into
+one file. A missing or failing WeasyPrint is reported in one line on stderr and leaves no PDF
+(any earlier one is removed, so a PDF never disagrees with the HTML)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 # Print style sheet: A4, figures two to a row (the summary full width), the appendix on a new
 # page, tables in small type, headings kept with what follows.
@@ -24,20 +27,54 @@ table{font-size:6.5pt;break-inside:auto}tr{break-inside:avoid}
 details{border:none;padding:0}summary{font-size:11pt;margin-top:0.6em;break-after:avoid}
 p,li{orphans:2;widows:2}}"""
 
+# The appendix, rendered on its own, numbers its pages A-1, A-2, ... (its first page number
+# would otherwise depend on the main part, rendered later).
+APPENDIX_PAGES_CSS = '@page{@bottom-right{content:"A-" counter(page)}}'
+
+
+class PdfParts:
+    """report.pdf rendered part by part (`render`, in any order, each when its figures are
+    on disk) and written as one file with the parts' pages in a given order (`write`). The
+    first failure stops the rendering and is reported once, by `write`."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Any] = {}
+        self.error: Exception | None = None
+
+    def render(self, name: str, page: str, base: Path) -> None:
+        """Lay out part `name` from its HTML `page` (relative links resolved from `base`)."""
+        if self.error is not None:
+            return
+        try:
+            from weasyprint import HTML
+
+            self.docs[name] = HTML(string=page, base_url=str(base)).render()
+        except Exception as exc:  # ImportError, missing system libraries, rendering errors
+            self.error = exc
+
+    def write(self, path: Path, order: list[str]) -> Path | None:
+        """The parts' pages in `order` as one PDF at `path`; None (and one line on stderr)
+        when WeasyPrint is unavailable or failed."""
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            if self.error is not None:
+                raise self.error
+            docs = [self.docs[name] for name in order]
+            docs[0].copy([p for d in docs for p in d.pages]).write_pdf(tmp)
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            msg = f"report.pdf not written: WeasyPrint unavailable or failed ({reason})"
+            print(msg, file=sys.stderr)
+            return None
+        tmp.replace(path)
+        return path
+
 
 def write_pdf(page: str, path: Path) -> Path | None:
-    """Render `page` (HTML) to `path`; None (and one line on stderr) when it cannot."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        from weasyprint import HTML
-
-        HTML(string=page, base_url=str(path.parent)).write_pdf(tmp)
-    except Exception as exc:  # ImportError, missing system libraries, rendering errors
-        tmp.unlink(missing_ok=True)
-        path.unlink(missing_ok=True)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        msg = f"report.pdf not written: WeasyPrint unavailable or failed ({reason})"
-        print(msg, file=sys.stderr)
-        return None
-    tmp.replace(path)
-    return path
+    """Render `page` (HTML, one part) to `path`; None (and one line on stderr) when it
+    cannot."""
+    parts = PdfParts()
+    parts.render("page", page, path.parent)
+    return parts.write(path, ["page"])

@@ -53,13 +53,15 @@ def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=True)
 
 
-def load_results(folder: str | Path) -> SavedResults:
+def load_results(folder: str | Path, index: list[dict] | None = None) -> SavedResults:
     """Read a results folder; one-line InputError if it is missing, incomplete or from an
-    incompatible version of the results format."""
+    incompatible version of the results format. `index` (figure entries: file, caption)
+    stands for figures/index.json while the figures are still being drawn."""
     f = Path(folder)
     if not f.is_dir():
         raise InputError(f"results folder not found: {f}")
-    missing = [name for name in REPORT_INPUTS if not (f / name).exists()]
+    planned = {"figures/index.json"} if index is not None else set()
+    missing = [name for name in REPORT_INPUTS if name not in planned and not (f / name).exists()]
     if missing:
         raise InputError(
             f"results folder {f} is incomplete: missing {', '.join(missing)}; "
@@ -76,7 +78,8 @@ def load_results(folder: str | Path) -> SavedResults:
             f"{prov.get('package_version', '?')}); this version reads format {RESULTS_FORMAT}: "
             "re-run `bayes-btc fit`"
         )
-    index = json.loads((f / "figures" / "index.json").read_text())
+    if index is None:
+        index = json.loads((f / "figures" / "index.json").read_text())
     plan = Plan.model_validate(prov["plan"]["content"])
     kinds = dict(prov["kinds"])
     spread = f / "reconstruction_spread.csv"

@@ -15,10 +15,12 @@ from bayes_btc.analysis.result import Analysis
 from bayes_btc.inputs.datakey import is_reconstructed
 from bayes_btc.interrupts import check_interrupted
 from bayes_btc.output.contract import CONTRACT_FILES, POSTERIOR_FOLDER
-from bayes_btc.output.draw import figure_jobs
+from bayes_btc.output.draw import figure_jobs, index_entry
 from bayes_btc.output.parallel import Parallel
 from bayes_btc.output.provenance import posterior_attrs
-from bayes_btc.output.report import write_report
+from bayes_btc.output.report import ReportWriter
+from bayes_btc.output.report_evidence import appendix_stems
+from bayes_btc.output.saved import load_results
 from bayes_btc.tables import write_csv
 
 
@@ -59,14 +61,19 @@ def write_results(
         write_csv(a.tipping.table, folder / "tipping_point.csv")
     (folder / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
     (folder / "figures").mkdir()
-    figures = figure_jobs(a.figures, folder / "figures")
-    # Figures first, then the posteriors: the report (this process) needs only the figures, so
-    # the workers write the NetCDF files while the report is rendered.
+    # The appendix's figures are drawn first, so that the PDF's appendix (most of its layout
+    # time) is rendered here while the workers draw the rest; the report is planned from the
+    # figures' files and captions meanwhile. The posteriors are written last, while this
+    # process writes the report.
+    first = set(appendix_stems([s.file for s in a.figures], list(a.endpoints)))
+    order = sorted(range(len(a.figures)), key=lambda i: a.figures[i].file not in first)
+    figures = figure_jobs([a.figures[i] for i in order], folder / "figures")
     with Parallel(figures + posteriors) as run:
         progress(f"drawing {len(a.figures)} figures ({run.workers} processes)")
-        write_figures(run, len(figures), folder / "figures")
+        report = ReportWriter(load_results(folder, [index_entry(s) for s in a.figures]))
+        write_figures(run, order, folder / "figures", report)
         progress("writing the report")
-        write_report(folder)
+        write_report(report)
         check_interrupted()
         run.results()
     missing = [f for f in CONTRACT_FILES if not (folder / f).exists()]
@@ -79,8 +86,27 @@ def write_posterior(tree: xr.DataTree, path: Path) -> None:
     tree.to_netcdf(path, engine="h5netcdf")
 
 
-def write_figures(run: Parallel, n: int, folder: Path) -> None:
-    """Wait for the first `n` jobs of `run` (the figures) and write figures/index.json (file,
-    caption, layout problems) from their index entries."""
-    index = [run.result(i) for i in range(n)]
+def write_figures(
+    run: Parallel, order: list[int], folder: Path, report: ReportWriter | None = None
+) -> None:
+    """Wait for the first `len(order)` jobs of `run` (the figures; job k draws figure
+    `order[k]`) and write figures/index.json (file, caption, layout problems) in figure
+    order. With `report`, its appendix is rendered as soon as the figures it shows are
+    drawn, while the workers draw the others."""
+    pending = {f.name for f in report.appendix_figures} if report is not None else set()
+    done: dict[int, dict] = {}
+    for k, i in enumerate([None, *order]):
+        if i is not None:
+            done[i] = run.result(k - 1)
+            pending.discard(done[i]["file"])
+        if report is not None and not pending:
+            report.render_appendix()
+            check_interrupted()
+            report = None
+    index = [done[i] for i in range(len(order))]
     (folder / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
+def write_report(report: ReportWriter) -> list[Path]:
+    """The report files (the PDF's appendix rendered already or now)."""
+    return report.write()

@@ -22,6 +22,20 @@ def short_count(x: float, _pos: int | None = None) -> str:
     return f"{x / 1000:g}k" if abs(x) >= 10_000 else f"{x:g}"
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of all values of `x` together (ties get their average rank, as
+    `scipy.stats.rankdata`), shaped like `x`; by numpy's unstable sort, which is faster and
+    gives the same average ranks."""
+    flat = np.asarray(x, dtype=float).ravel()
+    order = np.argsort(flat)
+    s = flat[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    counts = np.diff(np.r_[starts, len(s)])
+    ranks = np.empty(len(s))
+    ranks[order] = np.repeat(starts + (counts + 1) / 2, counts)
+    return ranks.reshape(np.shape(x))
+
+
 def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -> Path:
     """Rank plots (Vehtari et al. 2021) of `quantity` for the first `max_fits` fits having it.
 
@@ -45,7 +59,7 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
     for ax, f in zip(axes.ravel(), chosen, strict=False):
         x = np.asarray(f.draws[quantity].transpose("chain", "draw").values, dtype=float)
         n_chain, n_draw = x.shape
-        ranks = stats.rankdata(x, axis=None).reshape(x.shape)
+        ranks = average_ranks(x)
         n_bins = int(np.clip(n_draw // 50, 5, 20))
         bins = np.linspace(0.5, x.size + 0.5, n_bins + 1)
         expected = n_draw / n_bins
