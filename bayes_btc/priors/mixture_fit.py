@@ -85,8 +85,9 @@ def fit_beta_mixture(
         nk = r.sum(axis=1)
         live = nk > _EMPTY * len(x)
         a, b = p[1].copy(), p[2].copy()
-        s1 = (r[live] * lx).sum(axis=1) / nk[live]
-        s2 = (r[live] * l1x).sum(axis=1) / nk[live]
+        r_live = r if live.all() else r[live]  # no copy when every component is live
+        s1 = (r_live * lx).sum(axis=1) / nk[live]
+        s2 = (r_live * l1x).sum(axis=1) / nk[live]
         a[live], b[live] = beta_ml(s1, s2, a[live], b[live])
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
@@ -127,8 +128,9 @@ def fit_normal_mixture(
         nk = r.sum(axis=1)
         live = nk > _EMPTY * len(x)
         m, s = p[1].copy(), p[2].copy()
-        m[live] = np.sum(r[live] * x, axis=1) / nk[live]
-        var = np.sum(r[live] * (x - m[live, None]) ** 2, axis=1) / nk[live]
+        r_live = r if live.all() else r[live]  # no copy when every component is live
+        m[live] = np.sum(r_live * x, axis=1) / nk[live]
+        var = np.sum(r_live * (x - m[live, None]) ** 2, axis=1) / nk[live]
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
