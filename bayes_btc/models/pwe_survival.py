@@ -65,5 +65,10 @@ def rmst(
 
 
 def survival_curve(times: np.ndarray, log_h: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """S at several times: shape (..., len(times))."""
-    return np.stack([survival_at(float(t), log_h, edges) for t in times], axis=-1)
+    """S at several times: shape (..., len(times)); NaN at times past the end (as
+    `survival_at`, all times at once)."""
+    times = np.asarray(times, dtype=float)
+    big_h = cumulative_hazard(log_h, edges)
+    k = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
+    s = np.exp(-(big_h[..., k] + np.exp(log_h[..., k]) * (times - edges[k])))
+    return np.where((times < 0) | (times > edges[-1]), np.nan, s)
