@@ -14,26 +14,17 @@ The refits run in one thread per core."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, threaded_map
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 
 BATCHES = 8
 UNIT_SD_LOG_MEDIAN = 1.0  # SD of one event's information on the log-median scale
 
 Mixture = BetaMixture | NormalMixture
-
-
-def cores() -> int:
-    """Cores this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def prior_ess(mix: Mixture, scale: str) -> float:
@@ -77,10 +68,7 @@ def ess_mcse_each(
     def without(b: int) -> Mixture:
         return refit(np.concatenate(parts[:b] + parts[b + 1 :]), start=fitted)  # type: ignore[arg-type]
 
-    # the refits are independent and spend their time in numpy, which releases the GIL: one
-    # thread per core runs them side by side (same fits, in order, as one after the other)
-    with ThreadPoolExecutor(min(batches, cores())) as pool:
-        fits = list(pool.map(without, range(batches)))
+    fits = threaded_map(without, range(batches))  # independent refits, side by side
     out = {}
     for name, d in derived.items():
         ess = np.array([prior_ess(d(f), scale) for f in fits])
