@@ -10,7 +10,7 @@ autocorrelation are nearly independent). Refits on 7/8 of the draws keep the ESS
 small-sample bias out of the error, which refits on single batches (SD / sqrt(B))
 overstate. The estimate is still conservative: for draws from a known normal mixture it is
 about twice the spread of the ESS over independent draw sets (tests/test_map_mcse.py).
-The refits run in one thread per core."""
+The refits run side by side (`bayes_btc/threads.py`)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, threaded_map
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+from bayes_btc.threads import threaded_map
 
 BATCHES = 8
 UNIT_SD_LOG_MEDIAN = 1.0  # SD of one event's information on the log-median scale

@@ -11,6 +11,9 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from bayes_btc.priors.mixtures import BetaMixture
+from bayes_btc.threads import cores, threaded_map
+
+BLOCK = 500  # control Betas per block below which a grid is not split across threads
 
 
 def _tanh_sinh(h: float = 1 / 40, k_max: float = 3.6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,9 +47,12 @@ class BetaDiff:
         x = np.where(upper > 0, self.hi - width * dist, self.lo + width * dist)
         inside = (x > self.lo) & (x < self.hi)
         self.x, self.weight = x[inside], weight[inside] * width
-        self.cdf_y = special.betainc(
-            a_c[..., None], b_c[..., None], np.clip(self.x - margin, 0.0, 1.0)
-        )
+        y = np.clip(self.x - margin, 0.0, 1.0)
+        a, b = a_c.reshape(-1, 1), b_c.reshape(-1, 1)
+        # large grids (tipping point) in blocks side by side; each F_Y value is the same
+        blocks = np.array_split(np.arange(a.shape[0]), max(1, min(cores(), a.size // BLOCK)))
+        cdf = threaded_map(lambda i: special.betainc(a[i], b[i], y), blocks)
+        self.cdf_y = np.concatenate(cdf).reshape(*self.shape, len(y))
 
     def above(self, a_t: float, b_t: float) -> np.ndarray:
         """P(X - Y > margin) for X ~ Beta(a_t, b_t), shaped like the control arrays: the

@@ -6,15 +6,12 @@ The number of components (1..max_components) is chosen by AIC with 3K - 1 parame
 (`priors/em.py`: all components at once, SQUAREM-accelerated) is deterministic: components
 start from equal-count groups of the sorted draws, and it stops when the log-likelihood
 improves by less than 1e-8 relative, or after 500 EM steps. The fits for K = 1, 2, ... run
-in one thread per core.
+side by side (`bayes_btc/threads.py`).
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,28 +20,12 @@ from scipy.special import betaln
 
 from bayes_btc.priors.em import Params, beta_ml, em
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+from bayes_btc.threads import threaded_map
 
 MIN_DRAWS = 50
 BETA, NORMAL = (True, True), (False, True)  # which parameters are > 0: (a, b); (mean, SD)
 _CLIP = 1e-10  # rate draws are clipped into [_CLIP, 1 - _CLIP] (log x must be finite)
 _EMPTY = 1e-10  # a component with fewer responsibilities than this share of draws is frozen
-
-
-def threaded_map[A, R](fn: Callable[[A], R], items: Iterable[A]) -> list[R]:
-    """[fn(i) for i in items], in one thread per core: EM spends its time in numpy, which
-    releases the GIL, so independent fits run side by side (each the same as alone)."""
-    items = list(items)
-    if len(items) < 2:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(min(len(items), cores())) as pool:
-        return list(pool.map(fn, items))
-
-
-def cores() -> int:
-    """Cores this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _validated(draws: ArrayLike, rate: bool) -> np.ndarray:
