@@ -265,8 +265,7 @@ def fits_from_pwe(
         derived = pwe_quantities(log_h0 + log_hr_k, log_h0, table.edges, arms, landmarks, horizon)
         dims = ("chain", "draw")
         for j, p in enumerate(priors):
-            cell = one.sel(prior=p)
-            draws = {"hr": cell["hr"], "log_hr": cell["log_hr"]}
+            draws = {q: one[q].sel(prior=p) for q in ("hr", "log_hr")}
             draws |= {q: xr.DataArray(v[j], dims=dims) for q, v in derived.items()}
             if nonph:
                 for i in range(k):
