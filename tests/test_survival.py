@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from bayes_btc.models.pwe_survival import median_survival, rmst, survival_at
+from bayes_btc.models.pwe_survival import (
+    cumulative_hazard,
+    median_survival,
+    rmst,
+    survival_at,
+    survival_curve,
+)
 
 EDGES = np.array([0.0, 2.0, 5.0, 10.0])
 
@@ -49,3 +55,17 @@ def test_rmst_is_the_integral_of_survival(tau):
     ref, _ = integrate.quad(lambda t: survival_at(t, log_h, EDGES)[0], 0, tau, points=[2, 5])
     assert rmst(tau, log_h, EDGES)[0] == pytest.approx(ref, rel=1e-10)
     assert np.isnan(rmst(12.0, log_h, EDGES)[0])
+
+
+def test_survival_curve_by_hand_and_never_extrapolated():
+    # hazards 0.1, 0.2, 0.05 per month on [0, 2), [2, 5), [5, 10]: H(2) = 0.2, H(5) = 0.8
+    log_h = np.log([[0.1, 0.2, 0.05], [0.3, 0.3, 0.3]])
+    times = np.array([-1.0, 0.0, 1.0, 2.0, 3.5, 5.0, 10.0, 10.5])
+    expected_h = np.array(
+        [[np.nan, 0.0, 0.1, 0.2, 0.5, 0.8, 1.05, np.nan], 0.3 * times]  # constant: H = 0.3 t
+    )
+    expected_h[1, [0, -1]] = np.nan
+    np.testing.assert_allclose(survival_curve(times, log_h, EDGES), np.exp(-expected_h), rtol=1e-12)
+    np.testing.assert_allclose(
+        cumulative_hazard(log_h, EDGES)[0], [0.0, 0.2, 0.8, 1.05], rtol=1e-12
+    )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.statistics import proportional_hazard_test
+from scipy import stats
 
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
 from bayes_btc.inputs.ipd import SurvivalIPD
@@ -38,7 +39,8 @@ def cox_reference(d: SurvivalIPD, level: float = 0.95) -> dict[str, float]:
         b, se = float(cph.params_["treatment"]), float(cph.standard_errors_["treatment"])
         lo, hi = np.exp(cph.confidence_intervals_.loc["treatment"].to_numpy())
         out |= dict(log_hr=b, se=se, hr=float(np.exp(b)), ci_low=float(lo), ci_high=float(hi))
-        out["p"] = float(cph.summary.loc["treatment", "p"])
+        z = b / se  # Wald p as lifelines' summary has it (chi-square, 1 df), without building it
+        out["p"] = float(stats.chi2.sf(z * z, 1))
         try:
             ph = proportional_hazard_test(cph, df, time_transform="rank")
             out["ph_test_statistic"] = float(ph.summary["test_statistic"].iloc[0])

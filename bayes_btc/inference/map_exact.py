@@ -138,8 +138,8 @@ def log_median_draws(
 
 def _log_binomial(k: np.ndarray, n: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """log Binomial(k | n, logit^-1(theta)) without its binomial coefficient, stable in the
-    tails."""
-    return -k * np.logaddexp(0.0, -theta) - (n - k) * np.logaddexp(0.0, theta)
+    tails: k log p + (n - k) log(1 - p) = k theta - n log(1 + e^theta)."""
+    return k * theta - n * np.logaddexp(0.0, theta)
 
 
 def _log_integrand(k, n, mu, tau, theta: np.ndarray) -> np.ndarray:
@@ -164,7 +164,7 @@ def trial_log_lik(
     theta = np.broadcast_to(mu, (mu.shape[0], k.shape[0])).copy()
     for _ in range(100):
         p = expit(theta)
-        step = slope(theta) / (n * p * (1 - p) + prec)
+        step = (k - n * p - (theta - mu) * prec) / (n * p * (1 - p) + prec)  # slope / curvature
         theta += np.clip(step, -2.0, 2.0)
         if np.abs(step).max() < 1e-9:
             break

@@ -9,15 +9,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import nutpie
-import pymc as pm
 import xarray as xr
 
 from bayes_btc.inference.backend import use_exact_math
 from bayes_btc.inputs.plan import Sampler
 from bayes_btc.interrupts import Interrupted, check_interrupted
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 Progress = Callable[[str], None]
 
@@ -49,7 +51,10 @@ class CompiledModel:
 
 
 def compile_model(model: pm.Model, family: str, progress: Progress = quiet) -> CompiledModel:
-    """Compile `model` with nutpie (numba backend): the costly step, done once per family."""
+    """Compile `model` with nutpie (numba backend): the costly step, done once per family.
+    nutpie is imported here: the default run samples nothing with it."""
+    import nutpie
+
     t0 = time.perf_counter()
     progress(f"{family}: compiling")
     use_exact_math()
@@ -60,6 +65,8 @@ def compile_model(model: pm.Model, family: str, progress: Progress = quiet) -> C
 
 def sample_compiled(cm: CompiledModel, sampler: Sampler, progress: Progress = quiet) -> xr.DataTree:
     """Draw `sampler.chains` NUTS chains in parallel from a compiled model."""
+    import nutpie
+
     progress(
         f"{cm.family}: sampling {sampler.chains} chains x ({sampler.tune} tune + "
         f"{sampler.draws} draws) on {sampler.cores} cores"

@@ -33,7 +33,13 @@ from bayes_btc.inputs.datakey import DataKey
 from bayes_btc.models.components import mixture_arrays, normal_mixture_rv
 from bayes_btc.models.fit import Fit
 from bayes_btc.models.pwe_data import PWETable
-from bayes_btc.models.pwe_survival import median_survival, rmst, survival_at, survival_curve
+from bayes_btc.models.pwe_survival import (
+    cumulative_hazard,
+    median_survival,
+    rmst,
+    survival_at,
+    survival_curve,
+)
 from bayes_btc.priors.mixtures import NormalMixture
 
 Variant = Literal["ph", "nonph"]
@@ -219,13 +225,15 @@ def pwe_quantities(
     landmarks: list[float],
     horizon: float,
 ) -> dict[str, np.ndarray]:
-    """Medians, S(t) at landmarks and RMST per arm (and its difference), per draw."""
+    """Medians, S(t) at landmarks and RMST per arm (and its difference), per draw (any
+    leading dims: draws, or cells x draws)."""
     out: dict[str, np.ndarray] = {}
     for arm, lh in zip(arms, (log_h_t, log_h_c), strict=True):
-        out[f"median_{arm}"] = median_survival(lh, edges)
+        big_h = cumulative_hazard(lh, edges)  # once per arm, for every quantity
+        out[f"median_{arm}"] = median_survival(lh, edges, big_h)
         for t in landmarks:
-            out[f"s{t:g}_{arm}"] = survival_at(t, lh, edges)
-        out[f"rmst_{arm}"] = rmst(horizon, lh, edges)
+            out[f"s{t:g}_{arm}"] = survival_at(t, lh, edges, big_h)
+        out[f"rmst_{arm}"] = rmst(horizon, lh, edges, big_h)
     out["rmst_diff"] = out[f"rmst_{arms[0]}"] - out[f"rmst_{arms[1]}"]
     return out
 
@@ -241,26 +249,28 @@ def fits_from_pwe(
     """One Fit per endpoint x prior of a batched PWE fit, with the survival quantities."""
     post = tree["posterior"].to_dataset()
     family = str(tree["posterior"].attrs.get("model_family", model))
+    priors = post["prior"].values
+    nonph = "log_hr_interval" in post
     fits = []
     for key, table in tables.items():
         k = table.n_intervals
-        for p in post["prior"].values:
-            cell = post.sel(endpoint=key.label, prior=p)
-            dims = ("chain", "draw")
-            log_h0 = cell["log_h0"].values[..., :k]
-            if "log_hr_interval" in cell:
-                log_hr_k = cell["log_hr_interval"].values[..., :k]
-            else:
-                log_hr_k = np.repeat(cell["log_hr"].values[..., None], k, axis=-1)
-            draws = {"hr": cell["hr"], "log_hr": cell["log_hr"]}
-            derived = pwe_quantities(
-                log_h0 + log_hr_k, log_h0, table.edges, arms, landmarks, horizon
-            )
-            draws |= {q: xr.DataArray(v, dims=dims) for q, v in derived.items()}
-            if "log_hr_interval" in cell:
+        one = post.sel(endpoint=key.label)  # every prior at once: (prior, chain, draw, ...)
+        log_h0 = one["log_h0"].transpose("prior", "chain", "draw", ...).values[..., :k]
+        if nonph:
+            log_hr_k = one["log_hr_interval"].transpose("prior", "chain", "draw", ...).values
+            log_hr_k = log_hr_k[..., :k]
+        else:
+            log_hr = one["log_hr"].transpose("prior", "chain", "draw").values
+            log_hr_k = np.repeat(log_hr[..., None], k, axis=-1)
+        derived = pwe_quantities(log_h0 + log_hr_k, log_h0, table.edges, arms, landmarks, horizon)
+        dims = ("chain", "draw")
+        for j, p in enumerate(priors):
+            draws = {q: one[q].sel(prior=p) for q in ("hr", "log_hr")}
+            draws |= {q: xr.DataArray(v[j], dims=dims) for q, v in derived.items()}
+            if nonph:
                 for i in range(k):
                     draws[f"hr_interval_{i + 1}"] = xr.DataArray(
-                        np.exp(log_hr_k[..., i]), dims=dims
+                        np.exp(log_hr_k[j, ..., i]), dims=dims
                     )
             inputs = {"n_intervals": float(k), "events": float(table.events.sum())}
             fits.append(

@@ -16,12 +16,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayes_btc.inference.map_exact import sample_map
+from bayes_btc.inference.mcmc_stats import rhat_ess_bulk
 from bayes_btc.inference.sampling import Progress, quiet
 from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
@@ -133,14 +133,17 @@ def _robust(
     return mix.robustify(settings.robust_weight, vague)  # type: ignore[arg-type]
 
 
-def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float) -> dict:
+def _row(
+    p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float, ks: float
+) -> dict:
+    """One row of historical_priors.csv; `ks` is the MAP mixture's KS distance to the draws
+    (the same for both priors of an endpoint)."""
     mix = p.get(name)
     rate = p.scale == "rate"
     by = ess_all(mix, None if rate else UNIT_SD_LOG_MEDIAN)
     ess = by["elir"] if np.isfinite(by["elir"]) else by["moment"]  # ELIR diverges below 1
     show = (lambda x: x) if rate else np.exp  # medians shown in months
     q = show(np.asarray(mix.quantile(np.array([0.025, 0.5, 0.975]))))
-    fq = fit_quality(p.map, p.draws)
     return {
         "endpoint": p.endpoint,
         "prior": name,
@@ -157,7 +160,7 @@ def _row(p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: floa
         "q50": float(q[1]),
         "q97.5": float(q[2]),
         **{f"draws_q{x:g}": float(show(np.quantile(p.draws, x / 100))) for x in (2.5, 50, 97.5)},
-        "ks_distance": fq["ks"],
+        "ks_distance": ks,
         "converged": ok,
     }
 
@@ -217,9 +220,10 @@ def derive_map_priors(
             sel = {f"{'rate' if scale == 'rate' else 'median'}_endpoint": s.endpoint}
             new = post[f"{var}_new"].sel(sel)
             tau = post[f"{var}_tau"].sel(sel)
-            ok = divergent == 0 and all(
-                float(az.rhat(x)) <= 1.01 and float(az.ess(x)) >= 400 for x in (new, tau)
+            r_hat, ess_bulk = rhat_ess_bulk(
+                np.stack([x.transpose("chain", "draw").values for x in (new, tau)])
             )
+            ok = divergent == 0 and bool(np.all(r_hat <= 1.01) and np.all(ess_bulk >= 400))
             draws = np.asarray(new.values, dtype=float).ravel()  # chain-major
             used = thin(draws)
             if scale == "rate":
@@ -234,8 +238,9 @@ def derive_map_priors(
             derived = {"historical": lambda m: m, "historical_robust": robustify}
             mcse = ess_mcse_each(used, mix, scale, derived)
             lap("jackknife")
+            ks = fit_quality(mix, draws)["ks"]
             for name, err in mcse.items():
-                rows.append(_row(p, name, len(s.trials), float(tau.median()), ok, err))
+                rows.append(_row(p, name, len(s.trials), float(tau.median()), ok, err, ks))
             lap("table")
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     trials = _trials_table(meta)

@@ -11,6 +11,9 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from bayes_btc.priors.mixtures import BetaMixture
+from bayes_btc.threads import cores, threaded_map
+
+BLOCK = 500  # control Betas per block below which a grid is not split across threads
 
 
 def _tanh_sinh(h: float = 1 / 40, k_max: float = 3.6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -27,25 +30,48 @@ def _tanh_sinh(h: float = 1 / 40, k_max: float = 3.6) -> tuple[np.ndarray, np.nd
 _NODES = _tanh_sinh()
 
 
+class BetaDiff:
+    """P(X - Y > margin) for Y ~ Beta(a_c, b_c) (arrays, broadcast together) against any
+    number of X ~ Beta(a_t, b_t): F_Y at the quadrature nodes, the costly part, is computed
+    once here and reused for every X (e.g. every treatment outcome of an enumerated design)."""
+
+    def __init__(self, a_c: np.ndarray, b_c: np.ndarray, margin: float) -> None:
+        a_c, b_c = np.broadcast_arrays(np.asarray(a_c, dtype=float), np.asarray(b_c, dtype=float))
+        self.shape = a_c.shape
+        self.lo, self.hi = max(0.0, margin), min(1.0, 1.0 + margin)
+        self.margin = margin
+        if self.lo >= self.hi:
+            return
+        dist, upper, weight = _NODES
+        width = self.hi - self.lo
+        x = np.where(upper > 0, self.hi - width * dist, self.lo + width * dist)
+        inside = (x > self.lo) & (x < self.hi)
+        self.x, self.weight = x[inside], weight[inside] * width
+        y = np.clip(self.x - margin, 0.0, 1.0)
+        a, b = a_c.reshape(-1, 1), b_c.reshape(-1, 1)
+        # large grids (tipping point) in blocks side by side; each F_Y value is the same
+        blocks = np.array_split(np.arange(a.shape[0]), max(1, min(cores(), a.size // BLOCK)))
+        cdf = threaded_map(lambda i: special.betainc(a[i], b[i], y), blocks)
+        self.cdf_y = np.concatenate(cdf).reshape(*self.shape, len(y))
+
+    def above(self, a_t: float, b_t: float) -> np.ndarray:
+        """P(X - Y > margin) for X ~ Beta(a_t, b_t), shaped like the control arrays: the
+        integral of f_X(x) F_Y(x - margin) over the x with x - margin in [0, 1], plus
+        P(X > 1 + margin)."""
+        if self.lo >= self.hi:
+            return np.full(self.shape, 0.0 if self.margin >= 1 else 1.0)
+        fx = stats.beta.pdf(self.x, a_t, b_t) * self.weight
+        p = self.cdf_y @ fx + stats.beta.sf(self.hi, a_t, b_t)
+        return np.clip(p, 0.0, 1.0)
+
+
 def beta_diff_above(
     a_t: float, b_t: float, a_c: np.ndarray, b_c: np.ndarray, margin: float
 ) -> np.ndarray:
     """P(X - Y > margin), X ~ Beta(a_t, b_t) and Y ~ Beta(a_c, b_c) independent, for arrays of
     (a_c, b_c) (broadcast together): the integral of f_X(x) F_Y(x - margin) over the x with
     x - margin in [0, 1], plus P(X > 1 + margin). A parameter of 0 is the limit (point mass)."""
-    a_c, b_c = np.broadcast_arrays(np.asarray(a_c, dtype=float), np.asarray(b_c, dtype=float))
-    lo, hi = max(0.0, margin), min(1.0, 1.0 + margin)
-    if lo >= hi:
-        return np.full(a_c.shape, 0.0 if margin >= 1 else 1.0)
-    dist, upper, weight = _NODES
-    width = hi - lo
-    x = np.where(upper > 0, hi - width * dist, lo + width * dist)
-    inside = (x > lo) & (x < hi)
-    x, weight = x[inside], weight[inside] * width
-    fx = stats.beta.pdf(x, a_t, b_t) * weight
-    cdf_y = special.betainc(a_c[..., None], b_c[..., None], np.clip(x - margin, 0.0, 1.0))
-    p = cdf_y @ fx + stats.beta.sf(hi, a_t, b_t)
-    return np.clip(p, 0.0, 1.0)
+    return BetaDiff(a_c, b_c, margin).above(a_t, b_t)
 
 
 def prob_beta_diff_above(a_t: float, b_t: float, a_c: float, b_c: float, margin: float) -> float:

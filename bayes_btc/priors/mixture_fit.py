@@ -5,7 +5,8 @@ the mixture matches the draws.
 The number of components (1..max_components) is chosen by AIC with 3K - 1 parameters. EM
 (`priors/em.py`: all components at once, SQUAREM-accelerated) is deterministic: components
 start from equal-count groups of the sorted draws, and it stops when the log-likelihood
-improves by less than 1e-8 relative, or after 500 EM steps.
+improves by less than 1e-8 relative, or after 500 EM steps. The fits for K = 1, 2, ... run
+side by side (`bayes_btc/threads.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from scipy.special import betaln
 
 from bayes_btc.priors.em import Params, beta_ml, em
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+from bayes_btc.threads import threaded_map
 
 MIN_DRAWS = 50
 BETA, NORMAL = (True, True), (False, True)  # which parameters are > 0: (a, b); (mean, SD)
@@ -85,19 +87,23 @@ def fit_beta_mixture(
         nk = r.sum(axis=1)
         live = nk > _EMPTY * len(x)
         a, b = p[1].copy(), p[2].copy()
-        s1 = (r[live] * lx).sum(axis=1) / nk[live]
-        s2 = (r[live] * l1x).sum(axis=1) / nk[live]
+        r_live = r if live.all() else r[live]  # no copy when every component is live
+        s1 = (r_live * lx).sum(axis=1) / nk[live]
+        s2 = (r_live * l1x).sum(axis=1) / nk[live]
         a[live], b[live] = beta_ml(s1, s2, a[live], b[live])
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
     fits = (
         [] if start is None else [em(start.padded(start.n_components), log_density, m_step, BETA)]
     )
-    for k in range(1, max_components + 1 if start is None else 0):
+
+    def fit_k(k: int) -> tuple[Params, float]:
         groups = _sorted_groups(x, k)
         a, b = np.array([_beta_moments(float(g.mean()), float(g.var())) for g in groups]).T
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(em((w, a, b), log_density, m_step, BETA))
+        return em((w, a, b), log_density, m_step, BETA)
+
+    fits += threaded_map(fit_k, range(1, max_components + 1 if start is None else 0))
     w, a, b = _best_by_aic(fits)
     order = np.argsort(a / (a + b), kind="stable")
     return BetaMixture(tuple(w[order]), tuple(a[order]), tuple(b[order]))
@@ -127,20 +133,24 @@ def fit_normal_mixture(
         nk = r.sum(axis=1)
         live = nk > _EMPTY * len(x)
         m, s = p[1].copy(), p[2].copy()
-        m[live] = np.sum(r[live] * x, axis=1) / nk[live]
-        var = np.sum(r[live] * (x - m[live, None]) ** 2, axis=1) / nk[live]
+        r_live = r if live.all() else r[live]  # no copy when every component is live
+        m[live] = np.sum(r_live * x, axis=1) / nk[live]
+        var = np.sum(r_live * (x - m[live, None]) ** 2, axis=1) / nk[live]
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
     fits = (
         [] if start is None else [em(start.padded(start.n_components), log_density, m_step, NORMAL)]
     )
-    for k in range(1, max_components + 1 if start is None else 0):
+
+    def fit_k(k: int) -> tuple[Params, float]:
         groups = _sorted_groups(x, k)
         m = np.array([g.mean() for g in groups])
         s = np.maximum([g.std() for g in groups], floor)
         w = np.array([len(g) for g in groups]) / len(x)
-        fits.append(em((w, m, s), log_density, m_step, NORMAL))
+        return em((w, m, s), log_density, m_step, NORMAL)
+
+    fits += threaded_map(fit_k, range(1, max_components + 1 if start is None else 0))
     w, m, s = _best_by_aic(fits)
     order = np.argsort(m, kind="stable")
     return NormalMixture(tuple(w[order]), tuple(m[order]), tuple(s[order]))

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from scipy import special, stats
 
-from bayes_btc.priors.mixdiff import beta_diff_above
+from bayes_btc.priors.mixdiff import BetaDiff
 from bayes_btc.priors.mixtures import BetaMixture
 
 
@@ -48,9 +48,10 @@ def posterior_probabilities(design: BinaryDesign) -> np.ndarray:
     wt, at, bt = posterior_components(design.prior_t, design.n_t)
     wc, ac, bc = posterior_components(design.prior_c, design.n_c)
     above = np.zeros((design.n_t + 1, design.n_c + 1))
+    control = BetaDiff(ac, bc, design.margin)  # F of every control posterior, computed once
     for yt in range(design.n_t + 1):
         for j in range(wt.shape[1]):
-            pj = beta_diff_above(at[yt, j], bt[yt, j], ac, bc, design.margin)  # (n_c + 1, K)
+            pj = control.above(at[yt, j], bt[yt, j])  # (n_c + 1, K)
             above[yt] += wt[yt, j] * (wc * pj).sum(axis=1)
     return above if design.direction == ">" else 1.0 - above
 
