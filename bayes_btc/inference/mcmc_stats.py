@@ -4,8 +4,9 @@ The same estimators as ArviZ (Vehtari, Gelman, Simpson, Carpenter and Buerkner 2
 Bayesian Analysis 16:667-718): rank-normalised split r_hat (the larger of bulk and folded),
 bulk ESS on rank-normalised split chains, tail ESS the smaller ESS of the indicators of two
 quantiles (ArviZ's default 11% and 89%), each ESS by Geyer's initial monotone sequence. Every
-function takes a stack of cells, shape (cell, chain, draw), and treats them together: one FFT,
-one rank transform and array arithmetic in place of a Python loop per quantity.
+function takes a stack of cells, shape (cell, chain, draw), and treats them together: one rank
+transform and array arithmetic in place of a Python loop per quantity; autocovariances are
+summed directly only as far as Geyer's sequence needs (`geyer`), by FFT past `max_lag`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import math
 
 import numpy as np
 from scipy import fft, special, stats
+
+from bayes_btc.inference.geyer import BLOCK, ess_cells
 
 RESOLUTION = float(np.finfo(float).resolution)
 TAIL_PROB = 0.89  # ArviZ's default interval probability, whose two ends the tail ESS checks
@@ -71,8 +74,32 @@ def autocov(x: np.ndarray) -> np.ndarray:
     return fft.irfft(f * np.conjugate(f), n=m, axis=-1)[..., :n] / n
 
 
+def max_lag(n_draw: int) -> int:
+    """The lag up to which `geyer.ess_cells` sums autocovariances directly before a cell is
+    left to the FFT (direct sums cost n per lag, the FFT about 6 log2(n) per draw)."""
+    return max(int(6 * math.log2(max(n_draw, 2))), 2 * BLOCK)
+
+
 def ess(x: np.ndarray) -> np.ndarray:
-    """ESS of each cell of (cell, chain, draw), Geyer's initial monotone sequence."""
+    """ESS of each cell of (cell, chain, draw), Geyer's initial monotone sequence: the
+    autocovariances summed directly up to where the sequence stops (`geyer`), by FFT
+    (`ess_fft`) for cells still running at `max_lag`; the same ESS up to rounding."""
+    x = np.ascontiguousarray(x, dtype=float)
+    cells, n_chain, n_draw = x.shape
+    if n_draw < 2 * BLOCK or cells == 0:
+        return ess_fft(x)
+    out = ess_cells(x, max_lag(n_draw))
+    slow = np.isnan(out)
+    if slow.any():
+        out[slow] = ess_fft(x[slow])
+    const = (x.max(axis=(1, 2)) - x.min(axis=(1, 2))) < RESOLUTION
+    out[const] = n_chain * n_draw
+    return out
+
+
+def ess_fft(x: np.ndarray) -> np.ndarray:
+    """ESS of each cell of (cell, chain, draw) from the autocovariances at every lag (FFT),
+    Geyer's initial monotone sequence in array form."""
     x = np.asarray(x, dtype=float)
     cells, n_chain, n_draw = x.shape
     total = n_chain * n_draw
