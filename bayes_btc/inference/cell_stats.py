@@ -26,6 +26,32 @@ from bayes_btc.inference.mcmc_stats import TAIL_PROB, ess, rhat_basic, split_cha
 SUMMARY_PROBS = (0.025, 0.5, 0.975)  # the equal-tailed 95% interval and the median
 
 
+def sorted_quantiles(v: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
+    """`np.quantile(row, probs)` (linear method) of every row of `v`, rows already sorted,
+    shape (prob, row): the same order statistics and interpolation, without a partition."""
+    n = v.shape[1]
+    virtual = (n - 1) * np.asarray(probs, dtype=float)
+    low = np.floor(virtual)
+    high = low + 1
+    top = virtual >= n - 1
+    low[top], high[top] = -1, -1
+    low[virtual < 0], high[virtual < 0] = 0, 0
+    low_i, high_i = low.astype(np.intp), high.astype(np.intp)
+    gamma = virtual - low_i
+    a, b = v[:, low_i].T, v[:, high_i].T
+    diff = b - a
+    out = a + diff * gamma[:, None]
+    upper = gamma >= 0.5
+    out[upper] = (b - diff * (1 - gamma[:, None]))[upper]
+    return out
+
+
+def sorted_median(v: np.ndarray) -> np.ndarray:
+    """`np.median` of every row of `v`, rows already sorted."""
+    h = v.shape[1] // 2
+    return (v[:, h - 1] + v[:, h]) / 2.0 if v.shape[1] % 2 == 0 else v[:, h].copy()
+
+
 def half_rank_scores(n: int) -> np.ndarray:
     """table[h] = the normal score (Blom offset 3/8) of rank h / 2 among n values: average
     ranks over ties are whole or half numbers, so every score is a table entry."""
@@ -97,11 +123,11 @@ def summarise(x: np.ndarray, probs: tuple[float, ...] = SUMMARY_PROBS) -> dict[s
     order = np.argsort(split, axis=1)
     v = np.take_along_axis(split, order, axis=1)
     ordered = v if n_draw % 2 == 0 else np.sort(flat, axis=1)  # the draws' order statistics
-    q = np.quantile(ordered, probs, axis=1)
-    tail = np.quantile(ordered, sorted((TAIL_PROB, 1 - TAIL_PROB)), axis=1)
+    q = sorted_quantiles(ordered, probs)
+    tail = sorted_quantiles(ordered, tuple(sorted((TAIL_PROB, 1 - TAIL_PROB))))
     out = {"mean": flat.mean(axis=1), "sd": flat.std(axis=1, ddof=1)}
     out |= {f"q{k}": q[k] for k in range(len(probs))}
-    z, zf = rank_scores(v, order, np.median(v, axis=1), half_rank_scores(n))
+    z, zf = rank_scores(v, order, sorted_median(v), half_rank_scores(n))
     z = z.reshape(s.shape)
     if n_chain < 2 or n_draw < 4:
         out["r_hat"] = np.full(cells, np.nan)

@@ -55,21 +55,36 @@ def _ess_cell(x: np.ndarray, max_lag: int, xc: np.ndarray, acov: np.ndarray) -> 
         for i in range(n):
             s += x[j, i]
         means[j] = s / n
-        for i in range(n):
-            xc[j, i] = x[j, i] - means[j]
-    _lag_block(xc, 0, acov)
-    done = BLOCK
-    mean_var = acov[0] * n / (n - 1.0)
-    var_plus = mean_var * (n - 1.0) / n
+    between = 0.0
     if n_chain > 1:
         grand = 0.0
         for j in range(n_chain):
             grand += means[j]
         grand /= n_chain
-        between = 0.0
         for j in range(n_chain):
             between += (means[j] - grand) ** 2
-        var_plus += between / (n_chain - 1)
+        between /= n_chain - 1
+    noise = 1.0 / math.sqrt(n_chain * n)
+    # a glance at lag 1: autocorrelation r decaying as r^t reaches the noise level
+    # 1/sqrt(n_chain n) only after log(noise) / log(r) lags; past max_lag, go to the FFT
+    lag0, lag1 = 0.0, 0.0
+    for j in range(n_chain):
+        for i in range(n - 1):
+            a = x[j, i] - means[j]
+            lag0 += a * a
+            lag1 += a * (x[j, i + 1] - means[j])
+        last = x[j, n - 1] - means[j]
+        lag0 += last * last
+    glance = 1.0 - (lag0 - lag1) / (lag0 + between * n_chain * n)
+    if glance > 0 and max_lag * math.log(glance) > math.log(noise):
+        return np.nan
+    for j in range(n_chain):
+        for i in range(n):
+            xc[j, i] = x[j, i] - means[j]
+    _lag_block(xc, 0, acov)
+    done = BLOCK
+    mean_var = acov[0] * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n + between
     rho = np.zeros(n)
     rho[0] = 1.0
     even = 1.0
@@ -78,7 +93,9 @@ def _ess_cell(x: np.ndarray, max_lag: int, xc: np.ndarray, acov: np.ndarray) -> 
     t = 1
     while t < n - 3 and even + odd > 0.0:
         if t + 2 >= done:
-            if done >= max_lag:
+            # stop at max_lag, or earlier where the pairs decay too slowly to fall to the
+            # noise level 1/sqrt(n_chain n) by max_lag (a guess of cost, not of the result)
+            if done >= max_lag or even + odd > 2.0 * noise ** (done / max_lag):
                 return np.nan
             _lag_block(xc, done, acov)
             done += BLOCK

@@ -66,18 +66,20 @@ def rhat_ess_bulk(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(rhat_basic(z), rhat_basic(z_scale(folded))), ess(z)
 
 
-def autocov(x: np.ndarray) -> np.ndarray:
-    """Autocovariance of each chain at every lag (last axis), by FFT, divided by n."""
-    n = x.shape[-1]
-    m = fft.next_fast_len(2 * n)
-    f = fft.rfft(x - x.mean(axis=-1, keepdims=True), n=m, axis=-1)
-    return fft.irfft(f * np.conjugate(f), n=m, axis=-1)[..., :n] / n
-
-
 def max_lag(n_draw: int) -> int:
     """The lag up to which `geyer.ess_cells` sums autocovariances directly before a cell is
     left to the FFT (direct sums cost n per lag, the FFT about 6 log2(n) per draw)."""
     return max(int(6 * math.log2(max(n_draw, 2))), 2 * BLOCK)
+
+
+def autocov_mean(x: np.ndarray) -> np.ndarray:
+    """Autocovariance at every lag averaged over the chains, (cell, lag): one inverse FFT of
+    the summed power spectra per cell instead of one per chain (the transform is linear)."""
+    n = x.shape[-1]
+    m = fft.next_fast_len(2 * n)
+    f = fft.rfft(x - x.mean(axis=-1, keepdims=True), n=m, axis=-1)
+    power = (f.real**2 + f.imag**2).sum(axis=1)
+    return fft.irfft(power, n=m, axis=-1)[..., :n] / (n * x.shape[1])
 
 
 def ess(x: np.ndarray) -> np.ndarray:
@@ -103,13 +105,13 @@ def ess_fft(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     cells, n_chain, n_draw = x.shape
     total = n_chain * n_draw
-    acov = autocov(x)
-    mean_var = acov[:, :, 0].mean(axis=1) * n_draw / (n_draw - 1.0)
+    acov = autocov_mean(x)
+    mean_var = acov[:, 0] * n_draw / (n_draw - 1.0)
     var_plus = mean_var * (n_draw - 1.0) / n_draw
     if n_chain > 1:
         var_plus = var_plus + np.var(x.mean(axis=-1), axis=1, ddof=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = 1.0 - (mean_var[:, None] - acov.mean(axis=1)) / var_plus[:, None]
+        rho = 1.0 - (mean_var[:, None] - acov) / var_plus[:, None]
     rho[:, 0] = 1.0
     n_pairs = max((n_draw - 1) // 2, 0)  # iterations k = 1.. while 2k - 1 < n_draw - 3
     k_max = len(range(1, n_draw - 3, 2))

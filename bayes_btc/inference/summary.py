@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.inference.cell_stats import SUMMARY_PROBS, summarise
+from bayes_btc.inference.cell_stats import SUMMARY_PROBS, sorted_quantiles, summarise
 from bayes_btc.models.fit import Fit
 
 CHUNK_VALUES = 2**20  # draws per vectorised batch (bounds its memory: ~10 arrays of 8 MB)
@@ -97,7 +97,7 @@ def summary_table(fits: list[Fit]) -> pd.DataFrame:
         if diagnose:
             return summarise(x)
         flat = x.reshape(len(idx), -1)
-        q = np.quantile(flat, SUMMARY_PROBS, axis=1)
+        q = sorted_quantiles(np.sort(flat, axis=1), SUMMARY_PROBS)
         out = {"mean": flat.mean(axis=1), "sd": flat.std(axis=1, ddof=1)}
         return out | {f"q{k}": q[k] for k in range(len(SUMMARY_PROBS))}
 
