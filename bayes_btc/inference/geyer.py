@@ -46,8 +46,9 @@ def _lag_block(xc: np.ndarray, start: int, acov: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _ess_cell(x: np.ndarray, max_lag: int, xc: np.ndarray, acov: np.ndarray) -> float:
-    """ESS of one cell (chain, draw); NaN if the sequence runs past `max_lag`."""
+def _ess_cell(x: np.ndarray, max_lag: int, guess: bool, xc: np.ndarray, acov: np.ndarray) -> float:
+    """ESS of one cell (chain, draw); NaN if the sequence runs past `max_lag` (or, with
+    `guess`, looks set to)."""
     n_chain, n = x.shape
     means = np.empty(n_chain)
     for j in range(n_chain):
@@ -76,7 +77,7 @@ def _ess_cell(x: np.ndarray, max_lag: int, xc: np.ndarray, acov: np.ndarray) -> 
         last = x[j, n - 1] - means[j]
         lag0 += last * last
     glance = 1.0 - (lag0 - lag1) / (lag0 + between * n_chain * n)
-    if glance > 0 and max_lag * math.log(glance) > math.log(noise):
+    if guess and glance > 0 and max_lag * math.log(glance) > math.log(noise):
         return np.nan
     for j in range(n_chain):
         for i in range(n):
@@ -95,7 +96,7 @@ def _ess_cell(x: np.ndarray, max_lag: int, xc: np.ndarray, acov: np.ndarray) -> 
         if t + 2 >= done:
             # stop at max_lag, or earlier where the pairs decay too slowly to fall to the
             # noise level 1/sqrt(n_chain n) by max_lag (a guess of cost, not of the result)
-            if done >= max_lag or even + odd > 2.0 * noise ** (done / max_lag):
+            if done >= max_lag or (guess and even + odd > 2.0 * noise ** (done / max_lag)):
                 return np.nan
             _lag_block(xc, done, acov)
             done += BLOCK
@@ -124,13 +125,15 @@ def _ess_cell(x: np.ndarray, max_lag: int, xc: np.ndarray, acov: np.ndarray) -> 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def ess_cells(x: np.ndarray, max_lag: int) -> np.ndarray:
+def ess_cells(x: np.ndarray, max_lag: int, guess: bool = True) -> np.ndarray:
     """ESS of each cell of (cell, chain, draw), float64; NaN where the autocorrelation
-    sequence has not stopped by lag `max_lag` (compute those by FFT) or is undefined."""
+    sequence has not stopped by lag `max_lag` (compute those by FFT) or is undefined. With
+    `guess`, a cell whose autocorrelations decay too slowly to stop by `max_lag` is left
+    early (NaN): a guess about cost only, as the FFT gives the same ESS."""
     cells, n_chain, n = x.shape
     out = np.empty(cells)
     xc = np.empty((n_chain, n))
     acov = np.zeros(max_lag + 2 * BLOCK)
     for c in range(cells):
-        out[c] = _ess_cell(x[c], max_lag, xc, acov)
+        out[c] = _ess_cell(x[c], max_lag, guess, xc, acov)
     return out
