@@ -157,16 +157,39 @@ def ess_mean(x: np.ndarray) -> np.ndarray:
     return ess(split_chains(np.asarray(x, dtype=float)))
 
 
-def indicator_mcse(indicator: np.ndarray, p_ref: np.ndarray | None = None) -> np.ndarray:
+def split_blocks(x: np.ndarray, blocks: int) -> np.ndarray:
+    """(cell, chain, blocks x d) -> (cell x blocks, 2 chain, d // 2), float64 and contiguous:
+    `split_chains` of each block of d consecutive draws (a run of its own), in one copy."""
+    cells, n_chain, n = x.shape
+    d = n // blocks
+    half = d // 2
+    b = x.reshape(cells, n_chain, blocks, d)
+    if d % 2:  # split_chains drops the middle draw
+        b = np.concatenate([b[..., :half], b[..., d - half :]], axis=-1)
+    runs = b.reshape(cells, n_chain, blocks, 2, half).transpose(0, 2, 3, 1, 4)
+    return np.ascontiguousarray(runs, dtype=float).reshape(cells * blocks, 2 * n_chain, half)
+
+
+def indicator_mcse(
+    indicator: np.ndarray, p_ref: np.ndarray | None = None, blocks: int = 1
+) -> np.ndarray:
     """Monte Carlo SE of P(event) per cell from 0/1 draws (cell, chain, draw):
-    sqrt(p(1 - p) / ESS), p the reference (default the estimate) kept >= 1/N from 0 and 1."""
-    ind = np.asarray(indicator, dtype=float)
-    n = ind.shape[1] * ind.shape[2]
-    e = ess_mean(ind)
+    sqrt(p(1 - p) / ESS), p the reference (default the estimate) kept >= 1/N from 0 and 1.
+    With `blocks` > 1, each of that many equal consecutive blocks of draws (reconstructed
+    sets pooled) is a run of its own: shape (cell, block), p_ref per cell."""
+    ind = np.asarray(indicator)
+    cells, n_chain, n_draw = ind.shape
+    d = n_draw // blocks
+    n = n_chain * d
+    e = ess(split_blocks(ind, blocks)).reshape(cells, blocks)
     e = np.where(np.isfinite(e) & (e > 0), e, n)
-    p = ind.mean(axis=(1, 2)) if p_ref is None else np.asarray(p_ref, dtype=float)
+    if p_ref is None:
+        p = ind.reshape(cells, n_chain, blocks, d).mean(axis=(1, 3))
+    else:
+        p = np.asarray(p_ref, dtype=float)[:, None]
     p = np.clip(p, 1 / n, 1 - 1 / n)
-    return np.sqrt(p * (1 - p) / e)
+    out = np.sqrt(p * (1 - p) / e)
+    return out[:, 0] if blocks == 1 else out
 
 
 def mcse_mean(x: np.ndarray) -> np.ndarray:
