@@ -19,6 +19,7 @@ from scipy import fft, special, stats
 from bayes_btc.inference.geyer import BLOCK, ess_cells
 
 RESOLUTION = float(np.finfo(float).resolution)
+FFT_WORKERS = 2  # threads of one batch of FFTs (each transform is computed whole by one)
 TAIL_PROB = 0.89  # ArviZ's default interval probability, whose two ends the tail ESS checks
 
 
@@ -77,9 +78,9 @@ def autocov_mean(x: np.ndarray) -> np.ndarray:
     the summed power spectra per cell instead of one per chain (the transform is linear)."""
     n = x.shape[-1]
     m = fft.next_fast_len(2 * n)
-    f = fft.rfft(x - x.mean(axis=-1, keepdims=True), n=m, axis=-1)
+    f = fft.rfft(x - x.mean(axis=-1, keepdims=True), n=m, axis=-1, workers=FFT_WORKERS)
     power = (f.real**2 + f.imag**2).sum(axis=1)
-    return fft.irfft(power, n=m, axis=-1)[..., :n] / (n * x.shape[1])
+    return fft.irfft(power, n=m, axis=-1, workers=FFT_WORKERS)[..., :n] / (n * x.shape[1])
 
 
 def ess(x: np.ndarray) -> np.ndarray:
