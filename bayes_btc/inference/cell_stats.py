@@ -89,25 +89,31 @@ def rank_scores(
     zf = np.empty((cells, n))
     folded = np.empty(n)
     source = np.empty(n, dtype=np.int64)
-    identity = np.arange(n)
     for c in range(cells):
-        _score_groups(v[c], identity, table, z[c], order[c])
+        vc, oc, zc = v[c], order[c], z[c]
+        a = 0
+        while a < n:
+            b = a + 1
+            while b < n and vc[b] == vc[a]:
+                b += 1
+            score = table[a + b + 1]  # average rank (a + 1 + b) / 2, 1-based
+            for k in range(a, b):
+                zc[oc[k]] = score
+            a = b
         m = median[c]
-        i = 0
-        while i < n and v[c, i] < m:
-            i += 1
-        j = i  # v[c, j:] >= m, ascending in |v - m|; v[c, :i] descending in it
-        i -= 1
-        for k in range(n):
-            if j >= n or (i >= 0 and abs(v[c, i] - m) <= abs(v[c, j] - m)):
-                folded[k] = abs(v[c, i] - m)
-                source[k] = i
-                i -= 1
-            else:
-                folded[k] = abs(v[c, j] - m)
-                source[k] = j
-                j += 1
-        _score_groups(folded, source, table, zf[c], order[c])
+        below = 0
+        while below < n and vc[below] < m:
+            below += 1
+        i, j = below - 1, below  # v[:i+1] < m walked down, v[j:] >= m walked up
+        for k in range(n):  # m - v is |v - m| below the median (rounding is symmetric)
+            low = m - vc[max(i, 0)] if i >= 0 else np.inf
+            high = vc[min(j, n - 1)] - m if j < n else np.inf
+            take = low <= high
+            folded[k] = low if take else high
+            source[k] = i if take else j
+            i -= take
+            j += not take
+        _score_groups(folded, source, table, zf[c], oc)
     return z, zf
 
 
