@@ -12,7 +12,7 @@ import xarray as xr
 import bayes_btc.inference.summary as summary_module
 from bayes_btc.inference.cell_stats import sorted_median, sorted_quantiles, summarise
 from bayes_btc.inference.geyer import ess_cells
-from bayes_btc.inference.mcmc_stats import ess, ess_mean, split_chains
+from bayes_btc.inference.mcmc_stats import ess, ess_fft, ess_mean, split_chains
 from bayes_btc.inference.summary import SUMMARY_COLUMNS, summary_table
 from bayes_btc.models.fit import Fit
 
@@ -62,6 +62,20 @@ def test_direct_ess_hands_long_sequences_to_the_fft() -> None:
     ref = [arviz_mean_ess(c) for c in cells]
     np.testing.assert_allclose(ess(x), ref, rtol=1e-8)
     np.testing.assert_allclose(ess_mean(np.stack(cells)), ref, rtol=1e-8)
+
+
+def test_fft_ess_over_the_first_lags_only() -> None:
+    """Autocovariances for a quarter of the lags: cells whose sequence stops there get
+    ArviZ's ESS, the others NaN (to be computed over every lag)."""
+    rng = np.random.default_rng(3)
+    cells = [ar1(rng, 4, 800, phi) for phi in PHIS]
+    x = split_chains(np.stack(cells))
+    ref = np.array([arviz_mean_ess(c) for c in cells])
+    short = ess_fft(x, lags=40)
+    assert np.isnan(short[-1]) and np.isfinite(short[:3]).all()
+    done = np.isfinite(short)
+    np.testing.assert_allclose(short[done], ref[done], rtol=1e-8)
+    np.testing.assert_allclose(ess_fft(x), ref, rtol=1e-8)
 
 
 def test_ess_of_pooled_looking_chains() -> None:

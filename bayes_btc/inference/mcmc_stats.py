@@ -69,44 +69,54 @@ def rhat_ess_bulk(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def max_lag(n_draw: int) -> int:
     """The lag up to which `geyer.ess_cells` sums autocovariances directly before a cell is
-    left to the FFT (direct sums cost n per lag, the FFT about 6 log2(n) per draw)."""
+    left to the FFT (direct sums cost n per lag, the FFT about 6 log2(n) per draw while the
+    chains stay in the CPU's cache; longer chains stream from memory at every lag)."""
+    if n_draw > 4096:
+        return 4 * BLOCK
     return max(int(6 * math.log2(max(n_draw, 2))), 2 * BLOCK)
 
 
-def autocov_mean(x: np.ndarray) -> np.ndarray:
-    """Autocovariance at every lag averaged over the chains, (cell, lag): one inverse FFT of
-    the summed power spectra per cell instead of one per chain (the transform is linear)."""
+def autocov_mean(x: np.ndarray, lags: int | None = None) -> np.ndarray:
+    """Autocovariance averaged over the chains at lags 0..lags - 1 (default every lag), shape
+    (cell, lag): one inverse FFT of the summed power spectra per cell instead of one per
+    chain (the transform is linear), zero-padded to n + lags, enough for those lags."""
     n = x.shape[-1]
-    m = fft.next_fast_len(2 * n)
+    lags = n if lags is None else min(lags, n)
+    m = fft.next_fast_len(n + lags)
     f = fft.rfft(x - x.mean(axis=-1, keepdims=True), n=m, axis=-1, workers=FFT_WORKERS)
     power = (f.real**2 + f.imag**2).sum(axis=1)
-    return fft.irfft(power, n=m, axis=-1, workers=FFT_WORKERS)[..., :n] / (n * x.shape[1])
+    return fft.irfft(power, n=m, axis=-1, workers=FFT_WORKERS)[..., :lags] / (n * x.shape[1])
 
 
 def ess(x: np.ndarray) -> np.ndarray:
     """ESS of each cell of (cell, chain, draw), Geyer's initial monotone sequence: the
     autocovariances summed directly up to where the sequence stops (`geyer`), by FFT
-    (`ess_fft`) for cells still running at `max_lag`; the same ESS up to rounding."""
+    (`ess_fft`) for cells still running at `max_lag`, first for a quarter of the lags (most
+    sequences stop there), then for all; the same ESS up to rounding."""
     x = np.ascontiguousarray(x, dtype=float)
     cells, n_chain, n_draw = x.shape
     if n_draw < 2 * BLOCK or cells == 0:
         return ess_fft(x)
     out = ess_cells(x, max_lag(n_draw))
-    slow = np.isnan(out)
-    if slow.any():
-        out[slow] = ess_fft(x[slow])
+    slow = np.flatnonzero(np.isnan(out))
+    if slow.size:
+        out[slow] = ess_fft(x[slow], lags=n_draw // 4)
+        longer = slow[np.isnan(out[slow])]
+        if longer.size:
+            out[longer] = ess_fft(x[longer])
     const = (x.max(axis=(1, 2)) - x.min(axis=(1, 2))) < RESOLUTION
     out[const] = n_chain * n_draw
     return out
 
 
-def ess_fft(x: np.ndarray) -> np.ndarray:
+def ess_fft(x: np.ndarray, lags: int | None = None) -> np.ndarray:
     """ESS of each cell of (cell, chain, draw) from the autocovariances at every lag (FFT),
-    Geyer's initial monotone sequence in array form."""
+    Geyer's initial monotone sequence in array form. With `lags`, only lags below it are
+    computed, and a cell whose sequence has not stopped by then is NaN."""
     x = np.asarray(x, dtype=float)
     cells, n_chain, n_draw = x.shape
     total = n_chain * n_draw
-    acov = autocov_mean(x)
+    acov = autocov_mean(x, lags)
     mean_var = acov[:, 0] * n_draw / (n_draw - 1.0)
     var_plus = mean_var * (n_draw - 1.0) / n_draw
     if n_chain > 1:
@@ -116,11 +126,14 @@ def ess_fft(x: np.ndarray) -> np.ndarray:
     rho[:, 0] = 1.0
     n_pairs = max((n_draw - 1) // 2, 0)  # iterations k = 1.. while 2k - 1 < n_draw - 3
     k_max = len(range(1, n_draw - 3, 2))
-    pairs = rho[:, : 2 * n_pairs].reshape(cells, n_pairs, 2).sum(axis=-1)  # P_0, P_1, ...
+    known = min(n_pairs, rho.shape[1] // 2)  # pairs whose lags were computed
+    pairs = rho[:, : 2 * known].reshape(cells, known, 2).sum(axis=-1)  # P_0, P_1, ...
     pairs = pairs[:, : k_max + 1]
+    complete = pairs.shape[1] == k_max + 1
     # m = iterations run: the first k >= 1 whose predecessor sum is <= 0 stops the loop
-    stop = pairs[:, :-1] <= 0 if k_max else np.zeros((cells, 0), bool)
-    m = np.where(stop.any(axis=1), stop.argmax(axis=1), k_max)
+    stop = pairs[:, : min(k_max, pairs.shape[1])] <= 0
+    found = stop.any(axis=1)
+    m = np.where(found, stop.argmax(axis=1) if stop.shape[1] else 0, k_max if complete else 0)
     idx = np.arange(pairs.shape[1])[None, :]
     mono = np.minimum.accumulate(pairs, axis=1)
     head = np.where(idx < m[:, None], mono, 0.0).sum(axis=1)
@@ -130,7 +143,7 @@ def ess_fft(x: np.ndarray) -> np.ndarray:
     tau = -1.0 + 2.0 * head + np.where(keep_last, last_even, 0.0)
     tau = np.maximum(tau, 1.0 / math.log10(total))
     out = total / tau
-    out[np.isnan(rho).any(axis=1)] = np.nan
+    out[np.isnan(rho).any(axis=1) | ~(found | complete)] = np.nan
     const = (x.max(axis=(1, 2)) - x.min(axis=(1, 2))) < RESOLUTION
     out[const] = total
     return out
