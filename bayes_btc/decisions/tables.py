@@ -8,7 +8,7 @@ import pandas as pd
 
 from bayes_btc.decisions.rules import EndpointRules, decide, probability
 from bayes_btc.decisions.wording import describe
-from bayes_btc.inference.exact_check import probability_mcse, rules_mcse
+from bayes_btc.inference.exact_check import probability_mcse, rules_probability_mcse
 from bayes_btc.inputs.plan import Plan
 from bayes_btc.inputs.study import Study
 from bayes_btc.models.fit import Fit
@@ -31,7 +31,7 @@ def noninferiority_table(fits: list[Fit], rules: dict[str, EndpointRules]) -> pd
     rows = []
     for f in fits:
         reported = rules[f.endpoint].reported(f)
-        mcse = rules_mcse(f, reported)
+        p, mcse = rules_probability_mcse(f, reported)
         rows += [
             {
                 "endpoint": f.endpoint,
@@ -40,10 +40,10 @@ def noninferiority_table(fits: list[Fit], rules: dict[str, EndpointRules]) -> pd
                 "estimand": r.estimand,
                 "margin": r.margin,
                 "direction": r.text,
-                "probability": probability(f, r),
+                "probability": float(pr),
                 "mcse": float(se),
             }
-            for r, se in zip(reported, mcse, strict=True)
+            for r, pr, se in zip(reported, p, mcse, strict=True)
         ]
     return pd.DataFrame(rows, columns=NI_COLUMNS)
 

@@ -38,6 +38,18 @@ def rules_mcse(fit: Fit, rules: list[Rule], p_ref: list[float] | None = None) ->
     that set's own chains; `p_ref` (a reference value per rule) applies to unpooled fits.
     Exact (independent) draws have the binomial MCSE sqrt(p(1 - p) / N)."""
     ind = np.stack([indicator(fit, r) for r in rules])  # (rule, chain, draw), 0/1
+    return indicators_mcse(fit, ind, p_ref)
+
+
+def rules_probability_mcse(fit: Fit, rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
+    """(probability from the draws, its Monte Carlo SE) of each rule, from one stack of
+    indicators (the probabilities equal `rules.probability`)."""
+    ind = np.stack([indicator(fit, r) for r in rules])
+    return ind.mean(axis=(1, 2)), indicators_mcse(fit, ind)
+
+
+def indicators_mcse(fit: Fit, ind: np.ndarray, p_ref: list[float] | None = None) -> np.ndarray:
+    """`rules_mcse` from the rules' 0/1 draws, shape (rule, chain, draw)."""
     if fit.draws_from == EXACT_DRAWS:  # independent draws: ESS is the number of draws
         n = ind[0].size
         p = ind.mean(axis=(1, 2)) if p_ref is None else np.asarray(p_ref, dtype=float)
