@@ -4,6 +4,8 @@ r_hat/ESS/quantiles from one sort per quantity (ties, odd draws, one chain), sum
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import arviz as az
 import numpy as np
 import pytest
@@ -185,3 +187,39 @@ def test_summary_table_matches_arviz_and_threads() -> None:
     finally:
         summary_module.THREADS, summary_module.CHUNK_VALUES = old
     assert again.equals(table)
+
+
+def test_pooled_probability_mcse_matches_arviz_per_set_and_threads() -> None:
+    """P(HR < m) of a fit pooled over 3 sets: MCSE sqrt(sum_s se_s^2) / 3 with each se_s
+    from ArviZ's mean ESS of that set's indicator; the same for 1 or 2 threads."""
+    import bayes_btc.decisions.tables as tables_module
+    from bayes_btc.decisions.rules import EndpointRules, Rule
+    from bayes_btc.decisions.tables import noninferiority_table
+
+    rng = np.random.default_rng(5)
+    sets = [np.exp(0.1 * ar1(rng, 4, 600, 0.8) + 0.1 * s) for s in range(3)]
+    hr = np.concatenate(sets, axis=1)
+    fit = Fit("OS", "pwe_ph_reconstructed", "vague", "pwe", {"hr": da(hr)}, {"n_sets": 3.0})
+    ni = Rule("hr", "<", 1.3)
+    rules = {
+        "OS": EndpointRules(
+            "survival", ni, ni.at(1.0, "treatment_better"), (ni.at(1.1), ni.at(1.2)), (ni, ni)
+        )
+    }
+    fits = [fit, replace(fit, prior="other"), replace(fit, prior="third")]
+    table = noninferiority_table(fits, rules)
+    assert len(table) == 3 * 5
+    for row in table.itertuples():
+        se = []
+        for x in sets:
+            below = (x < row.margin).astype(float)
+            p = np.clip(below.mean(), 1 / below.size, 1 - 1 / below.size)
+            se.append(np.sqrt(p * (1 - p) / arviz_mean_ess(below)))
+        assert row.probability == (hr < row.margin).mean()
+        assert row.mcse == pytest.approx(np.sqrt(np.sum(np.square(se))) / 3, rel=1e-8)
+    old = tables_module.THREADS
+    try:
+        tables_module.THREADS = 1
+        assert noninferiority_table(fits, rules).equals(table)
+    finally:
+        tables_module.THREADS = old
