@@ -7,12 +7,13 @@ rules the summary and decision tables are computed from are pickled to FILE; lat
 FILE and skip the fit. Then the benchmark prints the wall and CPU time of each table of the
 two phases (`summary_table` of the fits and of the per-set fits, `noninferiority_table`,
 `exact_check`, `diagnostics_table`, `decision_table`), best of N, and, on the per-set fits'
-quantities, the cost of each estimator both ways: ESS by direct autocovariances as far as
-Geyer's sequence goes (`mcmc_stats.ess`) against the FFT at every lag (`ess_fft`), and the
-one-sort summary (`cell_stats.summarise`) against two rank transforms with separate
-quantiles (`mcmc_stats.rhat_ess_bulk` + `ess_tail`), with the largest relative difference of
-their results. To compare with another version of the package, run this script with that
-version first on PYTHONPATH. On a shared machine compare CPU times (and note `uptime`).
+quantities (batches of 128, one thread), the cost of each estimator both ways: ESS by direct
+autocovariances as far as Geyer's sequence goes (`mcmc_stats.ess`) against the FFT at every
+lag (`ess_fft`), and the one-sort summary (`cell_stats.summarise`) against two rank
+transforms with separate quantiles (`mcmc_stats.rhat_ess_bulk` + `ess_tail`), with the
+largest relative difference of their results. To compare with another version of the
+package, run this script with that version first on PYTHONPATH. On a shared machine compare
+CPU times (and note the load it prints).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+BATCH = 128  # quantities per call in the estimator comparison
 
 
 def capture(path: Path, quick: bool) -> None:
@@ -92,6 +95,7 @@ def main() -> None:
     d = pickle.loads(a.fits.read_bytes())
 
     from bayes_btc.decisions.tables import decision_table, noninferiority_table
+    from bayes_btc.inference import mcmc_stats
     from bayes_btc.inference.cell_stats import summarise
     from bayes_btc.inference.diagnostics import diagnostics_table
     from bayes_btc.inference.exact_check import exact_check
@@ -146,20 +150,28 @@ def main() -> None:
     shape, xs = max(groups.items(), key=lambda g: len(g[1]))
     x = np.stack(xs)
     z = np.ascontiguousarray(z_scale(split_chains(x)))
-    print(f"\nestimators on {len(xs)} quantities of shape {shape} (chain, draw)")
+    mcmc_stats.FFT_WORKERS = 1  # one thread for both ways
+    print(f"\nestimators on {len(xs)} quantities of shape {shape} (chain, draw), one thread")
     w1, c1, e1 = best(lambda: ess(z), a.repeat)
     w2, c2, e2 = best(lambda: ess_fft(z), a.repeat)
     diff = np.nanmax(np.abs(e1 / e2 - 1))
     print(f"bulk ESS, direct lags  {w1:7.3f} s wall {c1:7.3f} s CPU")
     print(f"bulk ESS, FFT          {w2:7.3f} s wall {c2:7.3f} s CPU   max rel diff {diff:.1e}")
-    w1, c1, s1 = best(lambda: summarise(x), a.repeat)
+    batches = [x[k : k + BATCH] for k in range(0, len(x), BATCH)]
+
+    def one_sort():
+        parts = [summarise(b) for b in batches]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def two_ranks():
-        r, b = rhat_ess_bulk(x)
-        flat = x.reshape(len(x), -1)
-        q = np.quantile(flat, [0.025, 0.5, 0.975], axis=1)
-        return r, b, ess_tail(x), q
+        parts = []
+        for b in batches:
+            r, e = rhat_ess_bulk(b)
+            q = np.quantile(b.reshape(len(b), -1), [0.025, 0.5, 0.975], axis=1)
+            parts.append((r, e, ess_tail(b), q))
+        return [np.concatenate([p[k] for p in parts], axis=-1) for k in range(4)]
 
+    w1, c1, s1 = best(one_sort, a.repeat)
     w2, c2, s2 = best(two_ranks, a.repeat)
     pairs = [(s1["r_hat"], s2[0]), (s1["ess_bulk"], s2[1]), (s1["ess_tail"], s2[2])]
     pairs += [(s1[f"q{k}"], s2[3][k]) for k in range(3)]
