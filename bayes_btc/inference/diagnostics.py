@@ -8,16 +8,19 @@ within max_exact_gap_mcse Monte Carlo SEs of the exact one (`exact_check`).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.decisions.rules import EndpointRules, probability
+from bayes_btc.decisions.rules import EndpointRules, Rule, probability
 from bayes_btc.inference.exact_check import probability_mcse
 from bayes_btc.inference.mcmc_stats import mcse_mean
 from bayes_btc.inputs.plan import Thresholds
 from bayes_btc.models.fit import Fit
+
+THREADS = 2  # fits whose Monte Carlo errors are computed at once
 
 DIAG_COLUMNS = [
     "endpoint",
@@ -62,6 +65,17 @@ def fit_problems(row: dict, t: Thresholds) -> list[str]:
     return out
 
 
+def monte_carlo_errors(f: Fit, rule: Rule) -> tuple[float, tuple[float, float]]:
+    """(largest MCSE of a mean over the fit's finite quantities, (P(rule), its MCSE) from
+    the draws, or NaNs for conjugate fits, whose exact check has them)."""
+    finite = [np.asarray(d.values, dtype=float) for d in f.draws.values()]
+    finite = [x for x in finite if np.isfinite(x).all()]
+    mcse = float(mcse_mean(np.stack(finite)).max())
+    if f.exact is not None:
+        return mcse, (float("nan"), float("nan"))
+    return mcse, probability_mcse(f, rule, probability(f, rule))
+
+
 def diagnostics_table(
     fits: list[Fit],
     summary: pd.DataFrame,
@@ -74,7 +88,11 @@ def diagnostics_table(
     rows = []
     by_fit = summary.groupby(["endpoint", "model", "prior"], sort=False)
     ex = exact.set_index(["endpoint", "model", "prior", "estimand"]).sort_index()
-    for f in fits:
+    # the Monte Carlo errors of each fit on its own thread (numpy, FFT and the ESS kernel
+    # release the GIL): the same numbers for any number of threads
+    with ThreadPoolExecutor(THREADS) as pool:
+        errors = list(pool.map(lambda f: monte_carlo_errors(f, rules[f.endpoint].ni), fits))
+    for f, (mcse, p_draws) in zip(fits, errors, strict=True):
         s = by_fit.get_group(f.key)
         rule = rules[f.endpoint].ni
         if f.exact is not None:
@@ -82,11 +100,8 @@ def diagnostics_table(
             p, p_exact, p_mcse = ni["probability_mcmc"], ni["probability_exact"], ni["mcse"]
             gap = float(ex.loc[f.key]["gap_mcse"].max())
         else:
-            p, p_mcse = probability_mcse(f, rule, probability(f, rule))
+            p, p_mcse = p_draws
             p_exact, gap = float("nan"), float("nan")
-        finite = [np.asarray(d.values, dtype=float) for d in f.draws.values()]
-        finite = [x for x in finite if np.isfinite(x).all()]
-        mcse = float(mcse_mean(np.stack(finite)).max())
         row = {
             "endpoint": f.endpoint,
             "model": f.model,

@@ -37,7 +37,19 @@ def rules_mcse(fit: Fit, rules: list[Rule], p_ref: list[float] | None = None) ->
     MCSE of a mean of S independent estimates, sqrt(sum_s MCSE_s^2) / S, each MCSE_s from
     that set's own chains; `p_ref` (a reference value per rule) applies to unpooled fits.
     Exact (independent) draws have the binomial MCSE sqrt(p(1 - p) / N)."""
-    ind = np.stack([indicator(fit, r) for r in rules]).astype(float)  # (rule, chain, draw)
+    ind = np.stack([indicator(fit, r) for r in rules])  # (rule, chain, draw), 0/1
+    return indicators_mcse(fit, ind, p_ref)
+
+
+def rules_probability_mcse(fit: Fit, rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
+    """(probability from the draws, its Monte Carlo SE) of each rule, from one stack of
+    indicators (the probabilities equal `rules.probability`)."""
+    ind = np.stack([indicator(fit, r) for r in rules])
+    return ind.mean(axis=(1, 2)), indicators_mcse(fit, ind)
+
+
+def indicators_mcse(fit: Fit, ind: np.ndarray, p_ref: list[float] | None = None) -> np.ndarray:
+    """`rules_mcse` from the rules' 0/1 draws, shape (rule, chain, draw)."""
     if fit.draws_from == EXACT_DRAWS:  # independent draws: ESS is the number of draws
         n = ind[0].size
         p = ind.mean(axis=(1, 2)) if p_ref is None else np.asarray(p_ref, dtype=float)
@@ -47,9 +59,7 @@ def rules_mcse(fit: Fit, rules: list[Rule], p_ref: list[float] | None = None) ->
         ref = None if p_ref is None else np.asarray(p_ref, dtype=float)
         return indicator_mcse(ind, ref)
     n_sets = int(fit.inputs["n_sets"])
-    r, c, d = ind.shape
-    per_set = ind.reshape(r, c, n_sets, d // n_sets).transpose(0, 2, 1, 3)
-    se = indicator_mcse(per_set.reshape(r * n_sets, c, d // n_sets)).reshape(r, n_sets)
+    se = indicator_mcse(ind, blocks=n_sets)  # (rule, set)
     return np.sqrt((se**2).sum(axis=1)) / n_sets
 
 

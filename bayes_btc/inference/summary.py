@@ -3,6 +3,7 @@ bulk/tail ESS of every quantity of every fitted cell."""
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import arviz as az
@@ -10,10 +11,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_btc.inference.mcmc_stats import ess_tail, rhat_ess_bulk
+from bayes_btc.inference.cell_stats import SUMMARY_PROBS, sorted_quantiles, summarise
 from bayes_btc.models.fit import Fit
 
-CHUNK = 256  # quantities per vectorised batch (bounds the memory of the FFT)
+CHUNK_VALUES = 2**20  # draws per vectorised batch (bounds its memory: ~10 arrays of 8 MB)
 THREADS = 2  # batches diagnosed at once
 
 SUMMARY_COLUMNS = [
@@ -68,32 +69,43 @@ def summary_table(fits: list[Fit]) -> pd.DataFrame:
     """The contract's summary.csv: one row per fit x quantity, 95% equal-tailed intervals.
     Pooled fits (over reconstructed sets) get no r_hat or ESS here: see `pooling.worst_per_set`.
 
-    r_hat and ESS are computed for all finite (chain, draw) arrays of one shape at once
-    (`mcmc_stats`); the values equal ArviZ's `rhat`, `ess` and `ess(method="tail")`."""
-    cells = [(f, q, d) for f in fits for q, d in f.draws.items()]
+    All finite (chain, draw) arrays of one shape are summarised together (`cell_stats`: one
+    sort per quantity); the values equal ArviZ's `rhat`, `ess` and `ess(method="tail")` and
+    numpy's quantiles of each array. Draws with an inf (a median not reached) keep the
+    per-quantity path of `quantity_summary`."""
+    cells = [(f, q, np.asarray(d.values, dtype=float)) for f in fits for q, d in f.draws.items()]
     rows = [
-        {
-            "endpoint": f.endpoint,
-            "model": f.model,
-            "prior": f.prior,
-            "quantity": q,
-            **quantity_summary(d, diagnose=False),
-        }
-        for f, q, d in cells
+        {"endpoint": f.endpoint, "model": f.model, "prior": f.prior, "quantity": q}
+        for f, q, _ in cells
     ]
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, (f, _, d) in enumerate(cells):
-        if not f.pooled and np.isfinite(rows[i]["mean"]):
-            groups.setdefault(tuple(d.shape), []).append(i)
-    parts = [idx[s : s + CHUNK] for idx in groups.values() for s in range(0, len(idx), CHUNK)]
+    groups: dict[tuple, list[int]] = {}
+    for i, (f, q, x) in enumerate(cells):
+        if np.isfinite(x).all():
+            groups.setdefault((x.shape, not f.pooled), []).append(i)
+        else:
+            rows[i] |= quantity_summary(f.draws[q], diagnose=False)
+    parts = [
+        (idx[s : s + step], diagnose)
+        for (shape, diagnose), idx in groups.items()
+        for step in [max(CHUNK_VALUES // math.prod(shape), 1)]
+        for s in range(0, len(idx), step)
+    ]
 
-    def diagnose(part: list[int]) -> list[tuple[float, float, float]]:
-        x = np.stack([np.asarray(cells[i][2].values, dtype=float) for i in part])
-        return list(zip(*rhat_ess_bulk(x), ess_tail(x), strict=True))
+    def summarise_part(part: tuple[list[int], bool]) -> dict[str, np.ndarray]:
+        idx, diagnose = part
+        x = np.stack([cells[i][2] for i in idx])
+        if diagnose:
+            return summarise(x)
+        flat = x.reshape(len(idx), -1)
+        q = sorted_quantiles(np.sort(flat, axis=1), SUMMARY_PROBS)
+        out = {"mean": flat.mean(axis=1), "sd": flat.std(axis=1, ddof=1)}
+        return out | {f"q{k}": q[k] for k in range(len(SUMMARY_PROBS))}
 
-    # numpy's sorts and FFTs release the GIL: batches run on THREADS threads, same numbers
+    names = {"q0": "q2.5", "q1": "q50", "q2": "q97.5"}
+    # numpy's sorts and the ESS kernel release the GIL: batches run on THREADS threads; each
+    # quantity is computed on its own, so the numbers do not depend on threads or batches
     with ThreadPoolExecutor(THREADS) as pool:
-        for part, stats in zip(parts, pool.map(diagnose, parts), strict=True):
-            for i, (r, b, t) in zip(part, stats, strict=True):
-                rows[i] |= {"r_hat": float(r), "ess_bulk": float(b), "ess_tail": float(t)}
+        for (idx, _), stats in zip(parts, pool.map(summarise_part, parts), strict=True):
+            for k, i in enumerate(idx):
+                rows[i] |= {names.get(c, c): float(v[k]) for c, v in stats.items()}
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
