@@ -25,9 +25,7 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # The parallel loop runs thousands of short regions: with OpenMP told to let idle threads
 # sleep, a busy machine loses no CPU to threads spinning at the region's end (numba's default
 # layer spins). Set only if the user chose no layer, and only where numba's OpenMP layer exists.
-if "NUMBA_THREADING_LAYER" not in os.environ and importlib.util.find_spec(
-    "numba.np.ufunc.omppool"
-):
+if "NUMBA_THREADING_LAYER" not in os.environ and importlib.util.find_spec("numba.np.ufunc.omppool"):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     numba.config.THREADING_LAYER = "omp"
 
