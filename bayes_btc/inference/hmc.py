@@ -10,7 +10,9 @@ covariance of its window-2 draws (all chains); (3) the step size is adapted agai
 integrates for a time drawn per iteration from `TRAJECTORY` (a quarter to half a period of the
 whitened posterior, so successive draws are nearly independent), each cell in as many leapfrog
 steps as its own adapted step size needs (at most `MAX_STEPS`), never stepping further than
-that size: no cell's step size or step count is set by another's.
+that size: no cell's step size or step count is set by another's. With nothing left to adapt,
+these transitions are asked for `BLOCK` at a time (the random numbers drawn in the same order
+as one at a time, so the draws are the same), which a compiled transition runs in one call.
 The Metropolis correction makes each chain's stationary law the exact posterior;
 r_hat, the ESS and divergences (energy error > `MAX_ENERGY_ERROR`, rejected) report on it as for
 any MCMC run.
@@ -27,6 +29,7 @@ from bayes_btc.inference.laplace import Laplace
 
 STEPS = 6  # leapfrog steps per warm-up iteration
 MAX_STEPS = 20  # leapfrog steps per iteration after warm-up, at most
+BLOCK = 50  # iterations after warm-up per call of the transition (one parallel region)
 TRAJECTORY = (1.5, 3.0)  # integration time per iteration after warm-up (whitened units)
 TARGET = 0.8  # acceptance the step size is adapted to
 WINDOWS = (0.3, 0.8)  # warm-up fractions where windows 1 and 2 end
@@ -34,9 +37,10 @@ MAX_ENERGY_ERROR = 1000.0  # larger: a divergent transition (rejected and counte
 
 Density = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x (chain, C, D) -> lp, grad
 # (u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril) -> u, lp, g, alpha, divergent, x:
-# one transition of every (chain, cell) in whitened units x = mode + tril u from u (log density
-# lp, gradient g) with momentum r, n_steps (C,) leapfrog steps of size eps (chain, C), accepted
-# where log_u < log alpha; returns the state after it, alpha, divergent and x (new arrays)
+# M successive transitions of every (chain, cell) in whitened units x = mode + tril u from u
+# (log density lp, gradient g), the m-th with momentum r[m] and n_steps (C,) leapfrog steps of
+# size eps[m] (chain, C), accepted where log_u[m] < log alpha; returns the state after the
+# last, and alpha, divergent and x (M, chain, C[, D]) after each (new arrays)
 Transition = Callable[..., tuple[np.ndarray, ...]]
 
 
@@ -97,7 +101,7 @@ def whitened(
 def numpy_transition(density: Density) -> Transition:
     """HMC transitions by numpy array steps over all (chain, cell) together."""
 
-    def run(u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril):
+    def one(u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril):
         e = eps[..., None]
         n = n_steps[:, None]
         un, rn = u, r + 0.5 * e * g
@@ -116,6 +120,17 @@ def numpy_transition(density: Density) -> Transition:
         lp = np.where(take, lpn, lp)
         g = np.where(take[..., None], gn, g)
         return u, lp, g, np.exp(log_alpha), bad, x
+
+    def run(u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril):
+        alpha, bad, x = [], [], []
+        for m in range(len(r)):
+            u, lp, g, a, b, xm = one(
+                u, lp, g, r[m], eps[m], n_steps, log_u[m], max_error, mode, tril
+            )
+            alpha.append(a)
+            bad.append(b)
+            x.append(xm)
+        return u, lp, g, np.stack(alpha), np.stack(bad), np.stack(x)
 
     return run
 
@@ -144,32 +159,37 @@ def hmc_sample(
     out = np.empty((chains, draws, n_cells, dim))
     divergent = np.zeros((chains, draws, n_cells), bool)
     accepted = np.zeros((chains, n_cells))
-    for it in range(warmup + draws):
-        if it < warmup:
-            eps = np.exp(adapt.log_eps) * rng.uniform(0.8, 1.2, (chains, n_cells))
-        else:
-            eps = np.minimum(np.exp(adapt.log_eps), rng.uniform(*TRAJECTORY) / n_steps)
+    for it in range(warmup):
+        eps = np.exp(adapt.log_eps) * rng.uniform(0.8, 1.2, (chains, n_cells))
         r0 = rng.standard_normal(u.shape)
         log_u = np.log(rng.random((chains, n_cells)))
-        u, lp, g, alpha, bad, x = step(
-            u, lp, g, r0, eps, n_steps, log_u, MAX_ENERGY_ERROR, mode, tril
+        u, lp, g, alpha, _, x = step(
+            u, lp, g, r0[None], eps[None], n_steps, log_u[None], MAX_ENERGY_ERROR, mode, tril
         )
-        if it < warmup:
-            adapt.update(alpha)
-            if end1 <= it < end2:
-                window.append(u)
-            if it == end2 - 1 and len(window) > 2 * dim:
-                mode, tril = rewhiten(mode, tril, np.concatenate(window, axis=0))
-                u = np.linalg.solve(tril, (x - mode)[..., None])[..., 0]
-                lp, g = whitened(density, mode, tril, u)
-                adapt = DualAveraging((chains, n_cells), float(np.exp(adapt.log_eps_bar).mean()))
-            if it == warmup - 1:
-                adapt.log_eps = adapt.log_eps_bar
-                smallest = np.exp(adapt.log_eps).min(axis=0)  # over chains, per cell
-                n_steps = np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS).astype(int)
-        else:
-            i = it - warmup
-            out[:, i] = x
-            divergent[:, i] = bad
-            accepted += alpha
+        adapt.update(alpha[0])
+        if end1 <= it < end2:
+            window.append(u)
+        if it == end2 - 1 and len(window) > 2 * dim:
+            mode, tril = rewhiten(mode, tril, np.concatenate(window, axis=0))
+            u = np.linalg.solve(tril, (x[0] - mode)[..., None])[..., 0]
+            lp, g = whitened(density, mode, tril, u)
+            adapt = DualAveraging((chains, n_cells), float(np.exp(adapt.log_eps_bar).mean()))
+    if warmup:
+        adapt.log_eps = adapt.log_eps_bar
+        smallest = np.exp(adapt.log_eps).min(axis=0)  # over chains, per cell
+        n_steps = np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS).astype(int)
+    for i in range(0, draws, BLOCK):  # BLOCK iterations per call: no adaptation left
+        m = min(BLOCK, draws - i)
+        eps, r0, log_u = [], [], []
+        for _ in range(m):
+            eps.append(np.minimum(np.exp(adapt.log_eps), rng.uniform(*TRAJECTORY) / n_steps))
+            r0.append(rng.standard_normal(u.shape))
+            log_u.append(np.log(rng.random((chains, n_cells))))
+        u, lp, g, alpha, bad, x = step(
+            u, lp, g, np.stack(r0), np.stack(eps), n_steps, np.stack(log_u), MAX_ENERGY_ERROR,
+            mode, tril,
+        )  # fmt: skip
+        out[:, i : i + m] = np.moveaxis(x, 0, 1)
+        divergent[:, i : i + m] = np.moveaxis(bad, 0, 1)
+        accepted += alpha.sum(0)
     return HMCRun(out, divergent, accepted / max(draws, 1), np.exp(adapt.log_eps), n_steps)

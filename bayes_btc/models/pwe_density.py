@@ -364,7 +364,7 @@ def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def transition(cells: PWECells, threads: int = 1) -> Callable[..., tuple[np.ndarray, ...]]:
-    """One HMC transition of every (chain, cell) by the compiled parallel loop of
+    """M successive HMC transitions of every (chain, cell) by the compiled parallel loop of
     `models/pwe_kernel.py`, as `inference/hmc.py` takes it (its scales `tril` are lower
     triangular: Cholesky factors and their products), on `threads` threads (at most numba's);
     each (chain, cell) is computed by one thread, so the result does not depend on their
@@ -374,9 +374,9 @@ def transition(cells: PWECells, threads: int = 1) -> Callable[..., tuple[np.ndar
 
     def run(u, lp, g, r, eps, n_steps, log_u, max_error, mode, tril) -> tuple[np.ndarray, ...]:
         u, lp, g = (np.array(a, dtype=float) for a in (u, lp, g))  # fresh copies, changed
-        x = np.empty_like(u)
-        alpha = np.empty(lp.shape)
-        bad = np.empty(lp.shape, dtype=np.bool_)
+        x = np.empty(np.shape(r))
+        alpha = np.empty(np.shape(log_u))
+        bad = np.empty(np.shape(log_u), dtype=np.bool_)
         before = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:

@@ -178,17 +178,17 @@ def transition_kernel(
     u: np.ndarray,  # (chain, C, D) whitened positions: updated in place
     lp: np.ndarray,  # (chain, C) log posterior at u: updated in place
     g: np.ndarray,  # (chain, C, D) gradient at u, whitened units: updated in place
-    r: np.ndarray,  # (chain, C, D) momenta drawn for this transition
-    eps: np.ndarray,  # (chain, C) step sizes
+    r: np.ndarray,  # (M, chain, C, D) momenta drawn for each of M transitions
+    eps: np.ndarray,  # (M, chain, C) step sizes
     n_steps: np.ndarray,  # (C,) leapfrog steps per cell
-    log_u: np.ndarray,  # (chain, C) log uniforms of the accept step
+    log_u: np.ndarray,  # (M, chain, C) log uniforms of the accept steps
     max_error: float,  # larger energy error: divergent (rejected)
     mode: np.ndarray,  # (C, D): x = mode + tril u
     tril: np.ndarray,  # (C, D, D) lower triangular
     tril_t: np.ndarray,  # (C, D, D) its transpose, contiguous
-    x_out: np.ndarray,  # (chain, C, D) filled with mode + tril u after the transition
-    alpha: np.ndarray,  # (chain, C) filled with the acceptance probability
-    bad: np.ndarray,  # (chain, C) filled with: divergent
+    x_out: np.ndarray,  # (M, chain, C, D) filled with mode + tril u after each transition
+    alpha: np.ndarray,  # (M, chain, C) filled with the acceptance probabilities
+    bad: np.ndarray,  # (M, chain, C) filled with: divergent
     events: np.ndarray,
     exposure: np.ndarray,
     ph: bool,
@@ -206,60 +206,68 @@ def transition_kernel(
     start: np.ndarray,
     width: np.ndarray,
 ) -> None:
-    """One HMC transition of every (chain, cell c): `n_steps[c]` leapfrog steps in whitened
-    units from u with momentum r, then the Metropolis step on the energy error H = -log p +
-    |r|^2 / 2, accepted when log_u < log alpha (the cell arrays as in `cell_value_gradient`)."""
+    """M successive HMC transitions of every (chain, cell c), each `n_steps[c]` leapfrog steps
+    in whitened units from u with momentum r[m], then the Metropolis step on the energy error
+    H = -log p + |r|^2 / 2, accepted when log_u[m] < log alpha (the cell arrays as in
+    `cell_value_gradient`)."""
     n_ch, c_n, dim = u.shape
     k_n = events.shape[2]
     for idx in prange(n_ch * c_n):
         ch = idx // c_n
         c = idx % c_n
-        e = eps[ch, c]
-        uu = u[ch, c].copy()
-        rr = r[ch, c] + 0.5 * e * g[ch, c]
+        n = n_steps[c]
+        uu = np.empty(dim)
+        rr = np.empty(dim)
         x = np.empty(dim)
         gx = np.empty(dim)
-        gu = np.zeros(dim)
+        gu = np.empty(dim)
         h = np.empty(k_n)
-        total = -np.inf
-        n = n_steps[c]
-        for step in range(n):
+        for m in range(r.shape[0]):
+            e = eps[m, ch, c]
             for d in range(dim):
-                uu[d] += e * rr[d]
-                x[d] = mode[c, d]
-                gx[d] = 0.0
-            for j in range(dim):  # x += tril u, by columns (tril_t rows: contiguous)
-                for i in range(j, dim):
-                    x[i] += tril_t[c, j, i] * uu[j]
-            total = cell_value_gradient(
-                x, gx, h, c, events, exposure, ph, hr_log_w, hr_mean, hr_sd, base_mean, base_sd,
-                smoothing_sd, hr_smoothing_sd, med_log_w, med_mean, med_sd, has_median, start,
-                width,
-            )  # fmt: skip
-            for d in range(dim):
+                uu[d] = u[ch, c, d]
+                rr[d] = r[m, ch, c, d] + 0.5 * e * g[ch, c, d]
                 gu[d] = 0.0
-            for i in range(dim):  # gu = tril' gx, by rows of tril (contiguous)
-                for j in range(i + 1):
-                    gu[j] += tril[c, i, j] * gx[i]
-            f = e if step < n - 1 else 0.5 * e
+            total = -np.inf
+            for step in range(n):
+                for d in range(dim):
+                    uu[d] += e * rr[d]
+                    x[d] = mode[c, d]
+                    gx[d] = 0.0
+                for j in range(dim):  # x += tril u, by columns (tril_t rows: contiguous)
+                    for i in range(j, dim):
+                        x[i] += tril_t[c, j, i] * uu[j]
+                total = cell_value_gradient(
+                    x, gx, h, c, events, exposure, ph, hr_log_w, hr_mean, hr_sd, base_mean,
+                    base_sd, smoothing_sd, hr_smoothing_sd, med_log_w, med_mean, med_sd,
+                    has_median, start, width,
+                )  # fmt: skip
+                for d in range(dim):
+                    gu[d] = 0.0
+                for i in range(dim):  # gu = tril' gx, by rows of tril (contiguous)
+                    for j in range(i + 1):
+                        gu[j] += tril[c, i, j] * gx[i]
+                f = e if step < n - 1 else 0.5 * e
+                for d in range(dim):
+                    rr[d] += f * gu[d]
+            kinetic0, kinetic1 = 0.0, 0.0
             for d in range(dim):
-                rr[d] += f * gu[d]
-        kinetic0, kinetic1 = 0.0, 0.0
-        for d in range(dim):
-            kinetic0 += r[ch, c, d] * r[ch, c, d]
-            kinetic1 += rr[d] * rr[d]
-        error = (lp[ch, c] - 0.5 * kinetic0) - (total - 0.5 * kinetic1)
-        diverged = not math.isfinite(error) or error > max_error
-        log_alpha = -np.inf if diverged else min(0.0, -error)
-        alpha[ch, c] = math.exp(log_alpha)
-        bad[ch, c] = diverged
-        if log_u[ch, c] < log_alpha:
-            u[ch, c] = uu
-            lp[ch, c] = total
-            g[ch, c] = gu
-        for d in range(dim):
-            x[d] = mode[c, d]
-        for j in range(dim):
-            for i in range(j, dim):
-                x[i] += tril_t[c, j, i] * u[ch, c, j]
-        x_out[ch, c] = x
+                kinetic0 += r[m, ch, c, d] * r[m, ch, c, d]
+                kinetic1 += rr[d] * rr[d]
+            error = (lp[ch, c] - 0.5 * kinetic0) - (total - 0.5 * kinetic1)
+            diverged = not math.isfinite(error) or error > max_error
+            log_alpha = -np.inf if diverged else min(0.0, -error)
+            alpha[m, ch, c] = math.exp(log_alpha)
+            bad[m, ch, c] = diverged
+            if log_u[m, ch, c] < log_alpha:
+                for d in range(dim):
+                    u[ch, c, d] = uu[d]
+                    g[ch, c, d] = gu[d]
+                lp[ch, c] = total
+            for d in range(dim):
+                x[d] = mode[c, d]
+            for j in range(dim):
+                for i in range(j, dim):
+                    x[i] += tril_t[c, j, i] * u[ch, c, j]
+            for d in range(dim):
+                x_out[m, ch, c, d] = x[d]
