@@ -189,17 +189,20 @@ def test_summary_table_matches_arviz_and_threads() -> None:
     assert again.equals(table)
 
 
-def test_pooled_probability_mcse_matches_arviz_per_set_and_threads() -> None:
-    """P(HR < m) of a fit pooled over 3 sets: MCSE sqrt(sum_s se_s^2) / 3 with each se_s
-    from ArviZ's mean ESS of that set's indicator; the same for 1 or 2 threads."""
+@pytest.mark.parametrize("n_sets", [1, 3])
+def test_pooled_probability_mcse_matches_arviz_per_set_and_threads(n_sets: int) -> None:
+    """P(HR < m) of a fit pooled over S sets (one set included): MCSE sqrt(sum_s se_s^2) / S
+    with each se_s from ArviZ's mean ESS of that set's indicator; the same for 1 or 2
+    threads."""
     import bayes_btc.decisions.tables as tables_module
     from bayes_btc.decisions.rules import EndpointRules, Rule
     from bayes_btc.decisions.tables import noninferiority_table
 
     rng = np.random.default_rng(5)
-    sets = [np.exp(0.1 * ar1(rng, 4, 600, 0.8) + 0.1 * s) for s in range(3)]
+    sets = [np.exp(0.1 * ar1(rng, 4, 600, 0.8) + 0.1 * s) for s in range(n_sets)]
     hr = np.concatenate(sets, axis=1)
-    fit = Fit("OS", "pwe_ph_reconstructed", "vague", "pwe", {"hr": da(hr)}, {"n_sets": 3.0})
+    inputs = {"n_sets": float(n_sets)}
+    fit = Fit("OS", "pwe_ph_reconstructed", "vague", "pwe", {"hr": da(hr)}, inputs)
     ni = Rule("hr", "<", 1.3)
     rules = {
         "OS": EndpointRules(
@@ -216,7 +219,7 @@ def test_pooled_probability_mcse_matches_arviz_per_set_and_threads() -> None:
             p = np.clip(below.mean(), 1 / below.size, 1 - 1 / below.size)
             se.append(np.sqrt(p * (1 - p) / arviz_mean_ess(below)))
         assert row.probability == (hr < row.margin).mean()
-        assert row.mcse == pytest.approx(np.sqrt(np.sum(np.square(se))) / 3, rel=1e-8)
+        assert row.mcse == pytest.approx(np.sqrt(np.sum(np.square(se))) / n_sets, rel=1e-8)
     old = tables_module.THREADS
     try:
         tables_module.THREADS = 1

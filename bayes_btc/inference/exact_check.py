@@ -59,7 +59,7 @@ def indicators_mcse(fit: Fit, ind: np.ndarray, p_ref: list[float] | None = None)
         ref = None if p_ref is None else np.asarray(p_ref, dtype=float)
         return indicator_mcse(ind, ref)
     n_sets = int(fit.inputs["n_sets"])
-    se = indicator_mcse(ind, blocks=n_sets)  # (rule, set)
+    se = indicator_mcse(ind, blocks=n_sets).reshape(len(ind), n_sets)  # (rule, set)
     return np.sqrt((se**2).sum(axis=1)) / n_sets
 
 
