@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -53,6 +52,8 @@ def quantity_summary(draws: xr.DataArray, diagnose: bool = True) -> dict[str, fl
             keys, nan
         )
     nan = float("nan")
+    import arviz as az  # only for the rare draws this path takes: not loaded on the default run
+
     return {
         "mean": float(x.mean()),
         "sd": float(x.std(ddof=1)),
