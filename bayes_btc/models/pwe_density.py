@@ -334,7 +334,8 @@ def log_weights(w: np.ndarray) -> np.ndarray:
 
 
 def kernel_arrays(cells: PWECells) -> tuple:
-    """The cells' arrays in the argument order of the compiled loops (`models/pwe_kernel.py`)."""
+    """The cells' arrays in the argument order of `models/pwe_kernel.py`'s `cell_value_gradient`,
+    handed to the compiled loops as one tuple."""
     return (
         cells.events.astype(float),
         cells.exposure,
@@ -359,7 +360,7 @@ def value_and_gradient(cells: PWECells, x: np.ndarray) -> tuple[np.ndarray, np.n
     """`log_density` (..., C) and its gradient (..., C, D) at x (..., C, D), by the compiled
     loop of `models/pwe_kernel.py`."""
     flat = np.ascontiguousarray(x, dtype=float).reshape(-1, cells.n_cells, cells.dim)
-    lp, grad = value_and_gradient_kernel(flat, *kernel_arrays(cells))
+    lp, grad = value_and_gradient_kernel(flat, kernel_arrays(cells))
     return lp.reshape(x.shape[:-1]), grad.reshape(x.shape)
 
 
@@ -393,7 +394,7 @@ def transition(cells: PWECells, threads: int = 1) -> Callable[..., tuple[np.ndar
                 x,
                 alpha,
                 bad,
-                *arrays,
+                arrays,
             )
         finally:
             numba.set_num_threads(before)

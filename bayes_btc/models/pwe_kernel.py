@@ -140,36 +140,17 @@ def cell_value_gradient(
 @njit(cache=True, error_model="numpy")
 def value_and_gradient_kernel(
     x: np.ndarray,  # (N, C, D)
-    events: np.ndarray,
-    exposure: np.ndarray,
-    ph: bool,
-    hr_log_w: np.ndarray,
-    hr_mean: np.ndarray,
-    hr_sd: np.ndarray,
-    base_mean: float,
-    base_sd: float,
-    smoothing_sd: float,
-    hr_smoothing_sd: float,
-    med_log_w: np.ndarray,
-    med_mean: np.ndarray,
-    med_sd: np.ndarray,
-    has_median: np.ndarray,
-    start: np.ndarray,
-    width: np.ndarray,
+    cell: tuple,  # the cell arrays of `cell_value_gradient`, from `events` on
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log posterior (N, C) and gradient (N, C, D) of every cell at N points each (the cell
     arrays as in `cell_value_gradient`)."""
     n, c_n, dim = x.shape
     lp = np.empty((n, c_n))
     grad = np.zeros((n, c_n, dim))
-    h = np.empty(events.shape[2])
+    h = np.empty(cell[0].shape[2])
     for i in range(n):
         for c in range(c_n):
-            lp[i, c] = cell_value_gradient(
-                x[i, c], grad[i, c], h, c, events, exposure, ph, hr_log_w, hr_mean, hr_sd,
-                base_mean, base_sd, smoothing_sd, hr_smoothing_sd, med_log_w, med_mean, med_sd,
-                has_median, start, width,
-            )  # fmt: skip
+            lp[i, c] = cell_value_gradient(x[i, c], grad[i, c], h, c, *cell)
     return lp, grad
 
 
@@ -189,29 +170,14 @@ def transition_kernel(
     x_out: np.ndarray,  # (M, chain, C, D) filled with mode + tril u after each transition
     alpha: np.ndarray,  # (M, chain, C) filled with the acceptance probabilities
     bad: np.ndarray,  # (M, chain, C) filled with: divergent
-    events: np.ndarray,
-    exposure: np.ndarray,
-    ph: bool,
-    hr_log_w: np.ndarray,
-    hr_mean: np.ndarray,
-    hr_sd: np.ndarray,
-    base_mean: float,
-    base_sd: float,
-    smoothing_sd: float,
-    hr_smoothing_sd: float,
-    med_log_w: np.ndarray,
-    med_mean: np.ndarray,
-    med_sd: np.ndarray,
-    has_median: np.ndarray,
-    start: np.ndarray,
-    width: np.ndarray,
+    cell: tuple,  # the cell arrays of `cell_value_gradient`, from `events` on
 ) -> None:
     """M successive HMC transitions of every (chain, cell c), each `n_steps[c]` leapfrog steps
     in whitened units from u with momentum r[m], then the Metropolis step on the energy error
     H = -log p + |r|^2 / 2, accepted when log_u[m] < log alpha (the cell arrays as in
     `cell_value_gradient`)."""
     n_ch, c_n, dim = u.shape
-    k_n = events.shape[2]
+    k_n = cell[0].shape[2]
     for idx in prange(n_ch * c_n):
         ch = idx // c_n
         c = idx % c_n
@@ -237,11 +203,7 @@ def transition_kernel(
                 for j in range(dim):  # x += tril u, by columns (tril_t rows: contiguous)
                     for i in range(j, dim):
                         x[i] += tril_t[c, j, i] * uu[j]
-                total = cell_value_gradient(
-                    x, gx, h, c, events, exposure, ph, hr_log_w, hr_mean, hr_sd, base_mean,
-                    base_sd, smoothing_sd, hr_smoothing_sd, med_log_w, med_mean, med_sd,
-                    has_median, start, width,
-                )  # fmt: skip
+                total = cell_value_gradient(x, gx, h, c, *cell)
                 for d in range(dim):
                     gu[d] = 0.0
                 for i in range(dim):  # gu = tril' gx, by rows of tril (contiguous)
