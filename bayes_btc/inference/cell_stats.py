@@ -89,17 +89,10 @@ def rank_scores(
     zf = np.empty((cells, n))
     folded = np.empty(n)
     source = np.empty(n, dtype=np.int64)
+    same = np.arange(n)
     for c in range(cells):
-        vc, oc, zc = v[c], order[c], z[c]
-        a = 0
-        while a < n:
-            b = a + 1
-            while b < n and vc[b] == vc[a]:
-                b += 1
-            score = table[a + b + 1]  # average rank (a + 1 + b) / 2, 1-based
-            for k in range(a, b):
-                zc[oc[k]] = score
-            a = b
+        vc, oc = v[c], order[c]
+        _score_groups(vc, oc, table, z[c], same)
         m = median[c]
         below = 0
         while below < n and vc[below] < m:
