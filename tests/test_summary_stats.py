@@ -17,6 +17,7 @@ from bayes_btc.inference.geyer import ess_cells
 from bayes_btc.inference.mcmc_stats import ess, ess_fft, ess_mean, split_chains
 from bayes_btc.inference.summary import SUMMARY_COLUMNS, summary_table
 from bayes_btc.models.fit import Fit
+from bayes_btc.threads import THREADS_ENV
 
 
 def ar1(rng: np.random.Generator, chains: int, draws: int, phi: float) -> np.ndarray:
@@ -158,7 +159,8 @@ def fake_fit(rng: np.random.Generator, prior: str, shape: tuple[int, int], poole
     return Fit("PFS", "pwe_ph", prior, "pwe_ph", draws, inputs)
 
 
-def test_summary_table_matches_arviz_and_threads() -> None:
+def test_summary_table_matches_arviz_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(THREADS_ENV, "2")
     rng = np.random.default_rng(4)
     fits = [fake_fit(rng, "a", (4, 300), False), fake_fit(rng, "b", (2, 151), False)]
     fits.append(fake_fit(rng, "c", (4, 300), True))
@@ -180,21 +182,20 @@ def test_summary_table_matches_arviz_and_threads() -> None:
                 got = row[names.get(name, name)]
                 assert got == pytest.approx(value, rel=1e-8, abs=1e-12, nan_ok=True)
     # batches and threads change nothing, bit for bit
-    old = summary_module.THREADS, summary_module.CHUNK_VALUES
-    try:
-        summary_module.THREADS, summary_module.CHUNK_VALUES = 1, 700
-        again = summary_table(fits)
-    finally:
-        summary_module.THREADS, summary_module.CHUNK_VALUES = old
+    monkeypatch.setenv(THREADS_ENV, "1")
+    monkeypatch.setattr(summary_module, "CHUNK_VALUES", 700)
+    again = summary_table(fits)
     assert again.equals(table)
 
 
 @pytest.mark.parametrize("n_sets", [1, 3])
-def test_pooled_probability_mcse_matches_arviz_per_set_and_threads(n_sets: int) -> None:
+def test_pooled_probability_mcse_matches_arviz_per_set_and_threads(
+    n_sets: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """P(HR < m) of a fit pooled over S sets (one set included): MCSE sqrt(sum_s se_s^2) / S
     with each se_s from ArviZ's mean ESS of that set's indicator; the same for 1 or 2
     threads."""
-    import bayes_btc.decisions.tables as tables_module
+    monkeypatch.setenv(THREADS_ENV, "2")
     from bayes_btc.decisions.rules import EndpointRules, Rule
     from bayes_btc.decisions.tables import noninferiority_table
 
@@ -220,9 +221,5 @@ def test_pooled_probability_mcse_matches_arviz_per_set_and_threads(n_sets: int) 
             se.append(np.sqrt(p * (1 - p) / arviz_mean_ess(below)))
         assert row.probability == (hr < row.margin).mean()
         assert row.mcse == pytest.approx(np.sqrt(np.sum(np.square(se))) / n_sets, rel=1e-8)
-    old = tables_module.THREADS
-    try:
-        tables_module.THREADS = 1
-        assert noninferiority_table(fits, rules).equals(table)
-    finally:
-        tables_module.THREADS = old
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert noninferiority_table(fits, rules).equals(table)

@@ -3,8 +3,6 @@ decision at the plan's margins with its Monte Carlo error and exact value (decis
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 
@@ -15,8 +13,7 @@ from bayes_btc.inputs.plan import Plan
 from bayes_btc.inputs.study import Study
 from bayes_btc.models.fit import Fit
 from bayes_btc.priors.map_prior import HistoricalPriors
-
-THREADS = 2  # fits whose Monte Carlo errors are computed at once
+from bayes_btc.threads import threaded_map
 
 NI_COLUMNS = [
     "endpoint",
@@ -35,8 +32,7 @@ def noninferiority_table(fits: list[Fit], rules: dict[str, EndpointRules]) -> pd
     rows = []
     reported = [rules[f.endpoint].reported(f) for f in fits]
     # each fit on its own (numpy and the ESS kernel release the GIL): same numbers
-    with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(rules_probability_mcse, fits, reported))
+    results = threaded_map(lambda fr: rules_probability_mcse(*fr), zip(fits, reported, strict=True))
     for f, rs, (p, mcse) in zip(fits, reported, results, strict=True):
         rows += [
             {

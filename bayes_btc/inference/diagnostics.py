@@ -8,7 +8,6 @@ within max_exact_gap_mcse Monte Carlo SEs of the exact one (`exact_check`).
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -19,8 +18,7 @@ from bayes_btc.inference.exact_check import probability_mcse
 from bayes_btc.inference.mcmc_stats import mcse_mean
 from bayes_btc.inputs.plan import Thresholds
 from bayes_btc.models.fit import Fit
-
-THREADS = 2  # fits whose Monte Carlo errors are computed at once
+from bayes_btc.threads import threaded_map
 
 DIAG_COLUMNS = [
     "endpoint",
@@ -90,8 +88,7 @@ def diagnostics_table(
     ex = exact.set_index(["endpoint", "model", "prior", "estimand"]).sort_index()
     # the Monte Carlo errors of each fit on its own thread (numpy, FFT and the ESS kernel
     # release the GIL): the same numbers for any number of threads
-    with ThreadPoolExecutor(THREADS) as pool:
-        errors = list(pool.map(lambda f: monte_carlo_errors(f, rules[f.endpoint].ni), fits))
+    errors = threaded_map(lambda f: monte_carlo_errors(f, rules[f.endpoint].ni), fits)
     for f, (mcse, p_draws) in zip(fits, errors, strict=True):
         s = by_fit.get_group(f.key)
         rule = rules[f.endpoint].ni

@@ -4,7 +4,6 @@ bulk/tail ESS of every quantity of every fitted cell."""
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -12,9 +11,9 @@ import xarray as xr
 
 from bayes_btc.inference.cell_stats import SUMMARY_PROBS, sorted_quantiles, summarise
 from bayes_btc.models.fit import Fit
+from bayes_btc.threads import threaded_map
 
 CHUNK_VALUES = 2**20  # draws per vectorised batch (bounds its memory: ~10 arrays of 8 MB)
-THREADS = 2  # batches diagnosed at once
 
 SUMMARY_COLUMNS = [
     "endpoint",
@@ -103,10 +102,9 @@ def summary_table(fits: list[Fit]) -> pd.DataFrame:
         return out | {f"q{k}": q[k] for k in range(len(SUMMARY_PROBS))}
 
     names = {"q0": "q2.5", "q1": "q50", "q2": "q97.5"}
-    # numpy's sorts and the ESS kernel release the GIL: batches run on THREADS threads; each
+    # numpy's sorts and the ESS kernel release the GIL: batches run one per core; each
     # quantity is computed on its own, so the numbers do not depend on threads or batches
-    with ThreadPoolExecutor(THREADS) as pool:
-        for (idx, _), stats in zip(parts, pool.map(summarise_part, parts), strict=True):
-            for k, i in enumerate(idx):
-                rows[i] |= {names.get(c, c): float(v[k]) for c, v in stats.items()}
+    for (idx, _), stats in zip(parts, threaded_map(summarise_part, parts), strict=True):
+        for k, i in enumerate(idx):
+            rows[i] |= {names.get(c, c): float(v[k]) for c, v in stats.items()}
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
