@@ -65,6 +65,7 @@ from bayes_btc.priors.named import (
     rate_priors,
 )
 from bayes_btc.priors.used import priors_table
+from bayes_btc.threads import threaded_map
 
 
 def endpoint_kinds(spec: TrialSpec | None, endpoints: list[str]) -> dict[str, EndpointKind]:
@@ -114,17 +115,25 @@ def fit_pwe(
     )
     data = PWEData([k.label for k in tables], list(tables.values()))
     reconstructed = any(k.reconstructed for k in tables)
+
+    def family(variant: str) -> tuple[str, xr.DataTree, list[Fit]]:
+        name = reconstructed_model(MODEL_NAMES[variant]) if reconstructed else MODEL_NAMES[variant]
+        tree = sample_pwe(data, priors, variant, pp, medians, sampler, name, progress)
+        fits = fits_from_pwe(
+            tree, tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
+        )
+        kept = [f for f in fits if loghr_prior_applies(plan, f.endpoint, f.prior, historical)]
+        return name, tree, kept
+
+    # The two families share nothing: with HMC each runs in its own thread (its compiled
+    # loops release the GIL), so one family's numpy work overlaps the other's trajectories.
+    # Each family's draws are the same as alone; results are kept in the families' order.
+    variants = list(MODEL_NAMES)
+    done = threaded_map(family, variants) if sampler.pwe == "hmc" else map(family, variants)
     fits: list[Fit] = []
-    for variant, base in MODEL_NAMES.items():
-        name = reconstructed_model(base) if reconstructed else base
-        trees[name] = sample_pwe(data, priors, variant, pp, medians, sampler, name, progress)
-        fits += [
-            f
-            for f in fits_from_pwe(
-                trees[name], tables, study.arms, name, s.landmarks_months, s.rmst_horizon_months
-            )
-            if loghr_prior_applies(plan, f.endpoint, f.prior, historical)
-        ]
+    for name, tree, family_fits in done:
+        trees[name] = tree
+        fits += family_fits
     return fits
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_btc.inference.laplace import Laplace
+from bayes_btc.interrupts import check_interrupted
 
 STEPS = 6  # leapfrog steps per warm-up iteration
 MAX_STEPS = 20  # leapfrog steps per iteration after warm-up, at most
@@ -160,6 +161,8 @@ def hmc_sample(
     divergent = np.zeros((chains, draws, n_cells), bool)
     accepted = np.zeros((chains, n_cells))
     for it in range(warmup):
+        if it % BLOCK == 0:  # families may sample in threads: a signal stops each promptly
+            check_interrupted()
         eps = np.exp(adapt.log_eps) * rng.uniform(0.8, 1.2, (chains, n_cells))
         r0 = rng.standard_normal(u.shape)
         log_u = np.log(rng.random((chains, n_cells)))
@@ -179,6 +182,7 @@ def hmc_sample(
         smallest = np.exp(adapt.log_eps).min(axis=0)  # over chains, per cell
         n_steps = np.clip(np.ceil(TRAJECTORY[1] / smallest), 2, MAX_STEPS).astype(int)
     for i in range(0, draws, BLOCK):  # BLOCK iterations per call: no adaptation left
+        check_interrupted()
         m = min(BLOCK, draws - i)
         eps, r0, log_u = [], [], []
         for _ in range(m):

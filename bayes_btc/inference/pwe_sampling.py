@@ -10,6 +10,7 @@ cells batched in one run. Both return the same DataTree layout.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -34,6 +35,7 @@ from bayes_btc.models.pwe_density import (
 from bayes_btc.priors.mixtures import NormalMixture
 
 WARMUP = 500  # HMC warm-up iterations per chain (at most `tune`): step-size adaptation
+BUILDING = threading.Lock()  # PyMC models are built one at a time (graphs are not thread-safe)
 METHOD = "HMC on the closed-form log posterior (Laplace-whitened, step size adapted per cell)"
 
 
@@ -134,7 +136,9 @@ def sample_pwe(
     progress: Progress = quiet,
 ) -> xr.DataTree:
     """One DataTree for the family (posterior, sample_stats, constant_data)."""
-    model = build_pwe_model(data, priors, variant, pwe_priors, control_median)
+    with BUILDING:
+        model = build_pwe_model(data, priors, variant, pwe_priors, control_median)
+        constant = model_data(model)
     if sampler.pwe == "nuts":
         tree = sample_model(model, sampler, family, progress)
         tree["posterior"].attrs["sampler"] = "NUTS (nutpie)"
@@ -156,5 +160,5 @@ def sample_pwe(
         "sampling_seconds": round(seconds, 3),
     }
     return xr.DataTree.from_dict(
-        {"posterior": post, "sample_stats": stats, "constant_data": model_data(model)}
+        {"posterior": post, "sample_stats": stats, "constant_data": constant}
     )

@@ -137,7 +137,7 @@ def cell_value_gradient(
     return total
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def value_and_gradient_kernel(
     x: np.ndarray,  # (N, C, D)
     cell: tuple,  # the cell arrays of `cell_value_gradient`, from `events` on
@@ -154,7 +154,7 @@ def value_and_gradient_kernel(
     return lp, grad
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True, nogil=True)
 def transition_kernel(
     u: np.ndarray,  # (chain, C, D) whitened positions: updated in place
     lp: np.ndarray,  # (chain, C) log posterior at u: updated in place
