@@ -59,6 +59,8 @@ STAGES = [
         1.0,
         signal.SIGINT,
     ),
+    # the PWE families sample side by side in threads: both stop, the run exits 130
+    ("pwe-sampling", [], None, "PWE on reconstructed data", 1.0, signal.SIGINT),
     ("figures", SUMMARY_VAGUE, None, "drawing", 0.3, signal.SIGINT),
     ("report", SUMMARY_VAGUE, None, "writing the report", 0.0, signal.SIGTERM),
 ]

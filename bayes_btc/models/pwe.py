@@ -41,6 +41,7 @@ from bayes_btc.models.pwe_survival import (
     survival_curve,
 )
 from bayes_btc.priors.mixtures import NormalMixture
+from bayes_btc.threads import threaded_map
 
 Variant = Literal["ph", "nonph"]
 MODEL_NAMES: dict[str, str] = {"ph": "pwe_ph", "nonph": "pwe_nonph"}
@@ -251,8 +252,9 @@ def fits_from_pwe(
     family = str(tree["posterior"].attrs.get("model_family", model))
     priors = post["prior"].values
     nonph = "log_hr_interval" in post
-    fits = []
-    for key, table in tables.items():
+
+    def per_data_set(item: tuple[DataKey, PWETable]) -> list[Fit]:
+        key, table = item
         k = table.n_intervals
         one = post.sel(endpoint=key.label)  # every prior at once: (prior, chain, draw, ...)
         log_h0 = one["log_h0"].transpose("prior", "chain", "draw", ...).values[..., :k]
@@ -264,6 +266,7 @@ def fits_from_pwe(
             log_hr_k = np.repeat(log_hr[..., None], k, axis=-1)
         derived = pwe_quantities(log_h0 + log_hr_k, log_h0, table.edges, arms, landmarks, horizon)
         dims = ("chain", "draw")
+        fits = []
         for j, p in enumerate(priors):
             draws = {q: one[q].sel(prior=p) for q in ("hr", "log_hr")}
             draws |= {q: xr.DataArray(v[j], dims=dims) for q, v in derived.items()}
@@ -276,6 +279,10 @@ def fits_from_pwe(
             fits.append(
                 Fit(key.endpoint, model, str(p), family, draws, inputs, dataset=key.dataset)
             )
+        return fits
+
+    # data sets in threads (numpy work, independent), fits in the order of `tables`
+    fits = [f for batch in threaded_map(per_data_set, tables.items()) for f in batch]
     return fits
 
 
