@@ -26,6 +26,7 @@ from bayes_btc.decisions.tables import (
 from bayes_btc.decisions.tipping import tipping_table
 from bayes_btc.decisions.tipping_words import tipping_sentences, weakest_flip
 from bayes_btc.errors import InputError
+from bayes_btc.inference import precompile
 from bayes_btc.inference.diagnostics import diagnostics_table, divergences
 from bayes_btc.inference.exact_check import exact_check
 from bayes_btc.inference.exact_sampling import labelled, sample_conjugate
@@ -188,6 +189,8 @@ def run_analysis(
     audit = adam.audit(audit, endpoints) if adam is not None else audit
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
     lap("audit")
+    # a cold cache's compiles overlap the historical priors (joined before returning)
+    loops = precompile.start(pwe=sampler.pwe == "hmc" and bool(ipd or reconstructed))
 
     trees: dict[str, xr.DataTree] = {}
     target = sampler.mcse_target
@@ -331,6 +334,7 @@ def run_analysis(
     lap("figure_specs")
     a.seconds |= lap.seconds
     a.seconds["total"] = time.perf_counter() - t_start
+    loops.join()
     return a
 
 
