@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.path import Path as Path_
+from matplotlib.ticker import NullFormatter
 from matplotlib.transforms import Bbox
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
@@ -32,9 +33,12 @@ def _tick_overlaps(fig: Figure, renderer: object) -> list[str]:
     out = []
     for ax in fig.axes:
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            # minor labels of a NullFormatter are all empty: not asked for (each request
+            # places every tick again)
+            which = "major" if isinstance(axis.get_minor_formatter(), NullFormatter) else "both"
             boxes = [
                 (t.get_text(), t.get_window_extent(renderer))
-                for t in axis.get_ticklabels(which="both")
+                for t in axis.get_ticklabels(which=which)
                 if t.get_visible() and t.get_text().strip()
             ]
             for (ta, a), (tb, b) in itertools.pairwise(boxes):
@@ -105,8 +109,10 @@ def _legend_overlaps(fig: Figure, renderer: object) -> list[str]:
         if not isinstance(legend, Legend) or not legend.get_visible():
             continue
         box = legend.get_window_extent(renderer)
-        pts = _data_points(ax)
         axbox = ax.get_window_extent(renderer)
+        if box.x0 >= axbox.x1 or box.x1 <= axbox.x0 or box.y0 >= axbox.y1 or box.y1 <= axbox.y0:
+            continue  # a legend outside the axes covers none of the data inside them
+        pts = _data_points(ax)
         inside = pts[
             (pts[:, 0] >= axbox.x0)
             & (pts[:, 0] <= axbox.x1)

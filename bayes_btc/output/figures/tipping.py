@@ -17,9 +17,9 @@ from bayes_btc.decisions.tipping import (
     AXIS_BACK,
     AXIS_FORWARD,
     axes_kind,
+    contour_lines,
     grid_arrays,
     standard_grid,
-    threshold_contour,
 )
 from bayes_btc.decisions.tipping_words import format_probability, quantity_label
 from bayes_btc.output.figures.layout import save
@@ -65,7 +65,7 @@ def heatmap(
         ax.set_yscale("log")
     else:
         ax.set_yscale("symlog", linthresh=1.0, linscale=0.5)
-    lines = threshold_contour(table, threshold, endpoint)
+    lines = contour_lines(x, y, z, threshold, info)
     for i, seg in enumerate(lines):
         label = None if i else f"P = {threshold:g} (decision threshold)"
         ax.plot(seg[:, 0], seg[:, 1], color="white", lw=1.8, label=label, path_effects=_OUTLINE)
