@@ -23,7 +23,7 @@ from bayes_btc.decisions.tipping import (
 )
 from bayes_btc.decisions.tipping_words import format_probability, quantity_label
 from bayes_btc.output.figures.layout import save
-from bayes_btc.output.figures.style import log_hr_axis
+from bayes_btc.output.figures.style import log_hr_axis, log_sd_axis
 
 _OUTLINE = [patheffects.withStroke(linewidth=3.2, foreground="black")]
 
@@ -123,6 +123,7 @@ def heatmap(
     ax.set_ylim(ey[0], ey[-1])
     if log:
         log_hr_axis(ax.xaxis)
+        log_sd_axis(ax.yaxis)
     else:
         ticks = [v for v in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if v <= ey[-1]]
         ax.yaxis.set_major_locator(ticker.FixedLocator(ticks))
