@@ -128,6 +128,7 @@ def heatmap(
         ticks = [v for v in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if v <= ey[-1]]
         ax.yaxis.set_major_locator(ticker.FixedLocator(ticks))
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(ticker.NullLocator())  # the 1-2-5 labels suffice
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     ref = "flat prior" if log else "plan's rate prior on both arms"
