@@ -29,27 +29,34 @@ def beta_difference_density(
     """Density of X - Y on the evenly spaced increasing grid `d`, X ~ Beta(a_t, b_t) and
     Y ~ Beta(a_c, b_c) independent: for each d_i, the mean density over the cell
     [d_i - h/2, d_i + h/2] (h the grid step), i.e. (F(d_i + h/2) - F(d_i - h/2)) / h with F
-    the CDF of X - Y. Each Beta is spread uniformly within `n_grid` equal cells of [0, 1]
-    with each cell's exact mass (from the Beta CDF, so parameters below 1 leave no spikes);
-    the difference of two such cells is a triangle, whose masses come from one FFT
-    correlation and whose CDF is exact between knots. The error in F is of the order of the
-    cell width squared (1 / n_grid^2) times the density's slope."""
+    the CDF of X - Y. Each Beta is spread uniformly within `n_grid` equal cells covering its
+    mass (all but 1e-13 in each tail; the same cell width for both), with each cell's exact
+    mass (from the Beta CDF, so parameters below 1 leave no spikes); the difference of two
+    such cells is a triangle, whose masses come from one FFT correlation and whose CDF is
+    exact between knots. The error in F is of the order of the squared cell width times
+    the density's slope."""
     d = np.asarray(d, dtype=float)
     if d.ndim != 1 or len(d) < 2 or np.any(np.diff(d) <= 0):
         raise ValueError("d must be an increasing 1-d grid of at least 2 points")
     h = d[1] - d[0]
     t = np.concatenate([d - h / 2, [d[-1] + h / 2]])  # cell boundaries
-    edges = np.linspace(0.0, 1.0, n_grid + 1)
-    mass_t = np.diff(special.betainc(a_t, b_t, edges))  # P(X in grid cell); Beta CDF
-    mass_c = np.diff(special.betainc(a_c, b_c, edges))
+    lo = special.betaincinv([a_t, a_c], [b_t, b_c], 1e-13)
+    hi = special.betainccinv([a_t, a_c], [b_t, b_c], 1e-13)
+    width = float(np.max(hi - lo))
+    start = np.minimum(lo, 1.0 - width) if width < 0.5 else np.zeros(2)
+    width = width if width < 0.5 else 1.0
+    grid = np.linspace(0.0, width, n_grid + 1)
+    mass_t = np.diff(special.betainc(a_t, b_t, np.clip(start[0] + grid, 0.0, 1.0)))
+    mass_c = np.diff(special.betainc(a_c, b_c, np.clip(start[1] + grid, 0.0, 1.0)))
     # c[j]: P(X in cell i, Y in cell i - k) summed over i, k = j - (n_grid - 1): the mass of
-    # a triangle centred at k / n_grid, half-width 1 / n_grid
+    # a triangle centred at start_t - start_c + k * delta, half-width delta
     n = 2 * n_grid - 1
     size = 1 << (n - 1).bit_length()
     c = np.fft.irfft(np.fft.rfft(mass_t, size) * np.fft.rfft(mass_c[::-1], size), size)[:n]
     c = np.concatenate([[0.0], np.clip(c, 0.0, None), [0.0]])  # FFT round-off below 0
     before = np.concatenate([[0.0], np.cumsum(c)])  # mass of the triangles left of each
-    s = np.clip(t * n_grid + n_grid, 0.0, n + 1.0)  # position in knots of c (1 = first)
+    delta = width / n_grid
+    s = np.clip((t - (start[0] - start[1])) / delta + n_grid, 0.0, n + 1.0)  # in knots of c
     k = np.minimum(np.floor(s).astype(int), n + 1)
     u = s - k
     k1 = np.minimum(k + 1, n + 1)
