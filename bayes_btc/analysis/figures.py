@@ -9,6 +9,7 @@ import numpy as np
 
 from bayes_btc.analysis.result import Analysis, FigureSpec
 from bayes_btc.analysis.table_figures import table_figure_specs
+from bayes_btc.decisions.rules import NI
 from bayes_btc.inputs.datakey import DataKey, reconstructed_model
 from bayes_btc.models.fit import EXACT_DRAWS, has_simple_prior
 from bayes_btc.models.pwe import MODEL_NAMES, interval_hr_bands, survival_bands
@@ -112,6 +113,7 @@ def _model_specs(a: Analysis) -> list[FigureSpec]:
                     "margin": rule.margin,
                     "direction": rule.direction,
                     "arms": a.study.arms,
+                    "probabilities": _exact_probabilities(a, e, model, rule.margin),
                 },
             )
         )
@@ -146,3 +148,23 @@ def _model_specs(a: Analysis) -> list[FigureSpec]:
                 )
             )
     return out
+
+
+def _exact_probabilities(
+    a: Analysis, endpoint: str, model: str, margin: float
+) -> dict[str, tuple[float, float]]:
+    """{prior: (exact P(NI), P(NI) from the draws)} of one conjugate model at the plan's
+    margin, as exact_check.csv has them (the density figure annotates them)."""
+    x = a.exact
+    if x.empty:
+        return {}
+    rows = x[
+        (x["endpoint"] == endpoint)
+        & (x["model"] == model)
+        & (x["estimand"] == NI)
+        & (x["margin"] == margin)
+    ]
+    return {
+        str(r.prior): (float(r.probability_exact), float(r.probability_mcmc))
+        for r in rows.itertuples()
+    }

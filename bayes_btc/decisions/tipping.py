@@ -303,9 +303,19 @@ def standard_grid(
 
 
 def grid_arrays(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(locations, strengths, probability[strength, location]) of a standard long table."""
-    z = d.pivot_table(index="strength", columns="location", values="probability")
-    return z.columns.to_numpy(float), z.index.to_numpy(float), z.to_numpy(float)
+    """(locations, strengths, probability[strength, location]) of a standard long table:
+    sorted distinct locations and strengths, the mean probability of each pair (NaN where a
+    pair is missing; as `pivot_table`, without its cost)."""
+    x, ix = np.unique(d["location"].to_numpy(float), return_inverse=True)
+    y, iy = np.unique(d["strength"].to_numpy(float), return_inverse=True)
+    p = d["probability"].to_numpy(float)
+    cell = iy.ravel() * len(x) + ix.ravel()
+    ok = ~np.isnan(p)
+    total = np.bincount(cell[ok], weights=p[ok], minlength=len(x) * len(y))
+    count = np.bincount(cell[ok], minlength=len(x) * len(y))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (total / count).reshape(len(y), len(x))
+    return x, y, z
 
 
 # --- plain words -----------------------------------------------------------------------------
@@ -332,7 +342,13 @@ def threshold_contour(
     the probability never crosses the threshold."""
     d, info = standard_grid(table, endpoint)
     threshold = float(info["threshold"] if threshold is None else threshold)
-    x, y, z = grid_arrays(d)
+    return contour_lines(*grid_arrays(d), threshold, info)
+
+
+def contour_lines(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, threshold: float, info: dict
+) -> list[np.ndarray]:
+    """`threshold_contour` of grid arrays (`grid_arrays`) and the grid's inputs (`info`)."""
     if len(x) < 2 or len(y) < 2:
         return []
     kx, ky = axes_kind(info)

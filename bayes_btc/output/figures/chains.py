@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import PolyCollection
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from scipy import stats
 
@@ -77,10 +78,24 @@ def rank_plots(fits: list[Fit], quantity: str, path: Path, max_fits: int = 12) -
                 color=f"C{c % 10}",
                 alpha=0.75,
             )
-            mids = 0.5 * (bins[:-1] + bins[1:])[over]
-            ax.plot(mids, np.full(len(mids), c + 0.95), "^", color="k", ms=3)
-            ax.axhspan(c + scale * band[0], c + scale * band[1], color="0.5", alpha=0.3, lw=0)
-            ax.axhline(c + scale, color="0.2", ls="--", lw=0.7)
+            if over.any():
+                mids = 0.5 * (bins[:-1] + bins[1:])[over]
+                ax.plot(mids, np.full(len(mids), c + 0.95), "^", color="k", ms=3)
+        # every chain's band and expected count as one artist each (fewer artists to draw)
+        rows = np.arange(n_chain)
+        ax.add_collection(
+            PolyCollection(
+                [
+                    [(bins[0], lo), (bins[-1], lo), (bins[-1], hi), (bins[0], hi)]
+                    for lo, hi in zip(rows + scale * band[0], rows + scale * band[1], strict=True)
+                ],
+                facecolor="0.5",
+                alpha=0.3,
+                linewidth=0,
+            ),
+            autolim=False,
+        )
+        ax.hlines(rows + scale, bins[0], bins[-1], color="0.2", ls="--", lw=0.7)
         ax.set_yticks(np.arange(n_chain) + scale / 2, [str(c) for c in range(n_chain)])
         ax.set_ylim(0, n_chain)
         ax.set_xlim(bins[0], bins[-1])

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.path import Path as Path_
+from matplotlib.ticker import NullFormatter
 from matplotlib.transforms import Bbox
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
@@ -32,9 +33,12 @@ def _tick_overlaps(fig: Figure, renderer: object) -> list[str]:
     out = []
     for ax in fig.axes:
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            # minor labels of a NullFormatter are all empty: not asked for (each request
+            # places every tick again)
+            which = "major" if isinstance(axis.get_minor_formatter(), NullFormatter) else "both"
             boxes = [
                 (t.get_text(), t.get_window_extent(renderer))
-                for t in axis.get_ticklabels(which="both")
+                for t in axis.get_ticklabels(which=which)
                 if t.get_visible() and t.get_text().strip()
             ]
             for (ta, a), (tb, b) in itertools.pairwise(boxes):
@@ -105,8 +109,10 @@ def _legend_overlaps(fig: Figure, renderer: object) -> list[str]:
         if not isinstance(legend, Legend) or not legend.get_visible():
             continue
         box = legend.get_window_extent(renderer)
-        pts = _data_points(ax)
         axbox = ax.get_window_extent(renderer)
+        if box.x0 >= axbox.x1 or box.x1 <= axbox.x0 or box.y0 >= axbox.y1 or box.y1 <= axbox.y0:
+            continue  # a legend outside the axes covers none of the data inside them
+        pts = _data_points(ax)
         inside = pts[
             (pts[:, 0] >= axbox.x0)
             & (pts[:, 0] <= axbox.x1)
@@ -139,7 +145,8 @@ def _problems(fig: Figure) -> list[str]:
 def write_png(fig: Figure, path: Path) -> None:
     """The figure as last drawn, as an RGB PNG (its alpha, if any, composited over white):
     a third smaller than matplotlib's RGBA and cheaper for the report and its PDF to embed;
-    the same metadata as `savefig` (no timestamp)."""
+    the same metadata as `savefig` (no timestamp). zlib level 3: a third less CPU than the
+    default 6 for files about 1% larger."""
     rgba = np.asarray(fig.canvas.buffer_rgba())
     if (rgba[..., 3] == 255).all():
         rgb = np.ascontiguousarray(rgba[..., :3])
@@ -150,7 +157,9 @@ def write_png(fig: Figure, path: Path) -> None:
     info.add_text(
         "Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
     )
-    Image.fromarray(rgb, "RGB").save(path, format="png", pnginfo=info, dpi=(fig.dpi, fig.dpi))
+    Image.fromarray(rgb, "RGB").save(
+        path, format="png", pnginfo=info, dpi=(fig.dpi, fig.dpi), compress_level=3
+    )
 
 
 def save(fig: Figure, path: Path) -> Path:

@@ -17,13 +17,13 @@ from bayes_btc.decisions.tipping import (
     AXIS_BACK,
     AXIS_FORWARD,
     axes_kind,
+    contour_lines,
     grid_arrays,
     standard_grid,
-    threshold_contour,
 )
 from bayes_btc.decisions.tipping_words import format_probability, quantity_label
 from bayes_btc.output.figures.layout import save
-from bayes_btc.output.figures.style import log_hr_axis
+from bayes_btc.output.figures.style import log_hr_axis, log_sd_axis
 
 _OUTLINE = [patheffects.withStroke(linewidth=3.2, foreground="black")]
 
@@ -65,7 +65,7 @@ def heatmap(
         ax.set_yscale("log")
     else:
         ax.set_yscale("symlog", linthresh=1.0, linscale=0.5)
-    lines = threshold_contour(table, threshold, endpoint)
+    lines = contour_lines(x, y, z, threshold, info)
     for i, seg in enumerate(lines):
         label = None if i else f"P = {threshold:g} (decision threshold)"
         ax.plot(seg[:, 0], seg[:, 1], color="white", lw=1.8, label=label, path_effects=_OUTLINE)
@@ -123,10 +123,12 @@ def heatmap(
     ax.set_ylim(ey[0], ey[-1])
     if log:
         log_hr_axis(ax.xaxis)
+        log_sd_axis(ax.yaxis)
     else:
         ticks = [v for v in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if v <= ey[-1]]
         ax.yaxis.set_major_locator(ticker.FixedLocator(ticks))
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(ticker.NullLocator())  # the 1-2-5 labels suffice
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     ref = "flat prior" if log else "plan's rate prior on both arms"
