@@ -34,7 +34,7 @@ from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MetaData, build_map_model
 from bayes_btc.priors.ess import ess_all
 from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse_each
-from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, ks_distance
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 from bayes_btc.threads import threaded_map
 
@@ -141,10 +141,11 @@ def _robust(
 
 
 def _row(
-    p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float, ks: float
-) -> dict:
+    p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float, ks: float,
+    draws_q: dict[str, float],
+) -> dict:  # fmt: skip
     """One row of historical_priors.csv; `ks` is the MAP mixture's KS distance to the draws
-    (the same for both priors of an endpoint)."""
+    and `draws_q` the draws' quantiles (both the same for both priors of an endpoint)."""
     mix = p.get(name)
     rate = p.scale == "rate"
     by = ess_all(mix, None if rate else UNIT_SD_LOG_MEDIAN)
@@ -166,7 +167,7 @@ def _row(
         "q2.5": float(q[0]),
         "q50": float(q[1]),
         "q97.5": float(q[2]),
-        **{f"draws_q{x:g}": float(show(np.quantile(p.draws, x / 100))) for x in (2.5, 50, 97.5)},
+        **draws_q,
         "ks_distance": ks,
         "converged": ok,
     }
@@ -209,8 +210,12 @@ def _derive(
     derived = {"historical": lambda m: m, "historical_robust": robustify}
     mcse = ess_mcse_each(used, mix, scale, derived)
     lap("jackknife")
-    ks = fit_quality(mix, draws)["ks"]
-    rows = [_row(p, name, len(s.trials), tau_median, ok, err, ks) for name, err in mcse.items()]
+    ks = ks_distance(mix, draws)
+    show = (lambda x: x) if scale == "rate" else np.exp  # medians shown in months
+    draws_q = {f"draws_q{x:g}": float(show(np.quantile(draws, x / 100))) for x in (2.5, 50, 97.5)}
+    rows = [
+        _row(p, name, len(s.trials), tau_median, ok, err, ks, draws_q) for name, err in mcse.items()
+    ]
     lap("table")
     return _Derived(p, rows, seconds)
 

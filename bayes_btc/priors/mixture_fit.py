@@ -153,6 +153,12 @@ def fit_normal_mixture(
     return NormalMixture(tuple(w[order]), tuple(m[order]), tuple(s[order]))
 
 
+def ks_distance(mix: BetaMixture | NormalMixture, draws: ArrayLike) -> float:
+    """Kolmogorov-Smirnov distance between `mix` and the draws (0 = identical distributions)."""
+    x = np.asarray(draws, dtype=float).ravel()
+    return float(stats.ks_1samp(x, mix.cdf).statistic)
+
+
 def fit_quality(mix: BetaMixture | NormalMixture, draws: ArrayLike) -> dict[str, float]:
     """How well `mix` matches `draws`: the Kolmogorov-Smirnov distance ("ks", 0 = identical
     distributions) and mean, SD and 2.5/50/97.5% quantiles of each ("<stat>_draws",
@@ -161,7 +167,7 @@ def fit_quality(mix: BetaMixture | NormalMixture, draws: ArrayLike) -> dict[str,
     if x.size < 2 or not np.all(np.isfinite(x)):
         raise ValueError("need at least 2 finite draws")
     out = {
-        "ks": float(stats.ks_1samp(x, mix.cdf).statistic),
+        "ks": ks_distance(mix, x),
         "mean_draws": float(x.mean()),
         "mean_mixture": mix.mean(),
         "sd_draws": float(x.std(ddof=1)),
