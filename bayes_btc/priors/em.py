@@ -1,8 +1,10 @@
 """Maximum-likelihood fits of one-dimensional mixtures of two-parameter families by
 accelerated EM, and the Beta component's weighted M-step (all components at once).
 
-One E-step handles all K components at once on a (K, n) array, in two compiled passes and
-numpy's exp (`priors/em_kernels.py`: the numbers of the plain numpy expressions). The EM map
+One E-step handles all K components at once on a (K, n) array, in compiled passes and numpy's
+exp (`priors/em_kernels.py`: the numbers of the plain numpy expressions); its weights are
+divided into responsibilities only when an M-step uses them (not for a rejected extrapolation,
+nor for the plain step an accepted one replaces). The EM map
 is accelerated by SQUAREM (Varadhan & Roland 2008, Scand. J. Stat. 35:335-353, scheme S3):
 two EM steps give a direction and a step length, the extrapolated point is kept only if its
 log-likelihood is at least that of the two plain steps (so the fit never does worse than plain
@@ -25,25 +27,34 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import betaln, digamma, softmax, zeta
 
-from bayes_btc.priors.em_kernels import normalise
+from bayes_btc.priors.em_kernels import column_sums, divide_columns
 
 Params = tuple[np.ndarray, np.ndarray, np.ndarray]  # (weights, p1, p2), one entry per component
-EStep = Callable[[Params, bool], tuple[np.ndarray, float]]  # -> responsibilities, loglik
+Weights = tuple[np.ndarray, np.ndarray]  # exp(log weights) (K, n) and their sums over k (n,)
+EStep = Callable[[Params, bool], tuple[Weights, float]]  # -> weights, log-likelihood
 MStep = Callable[[np.ndarray, Params], Params]  # (K, n) responsibilities, params -> params
 
 MAX_STEPS = 500
 REL_TOL = 1e-8
 
 
-def e_step(lp: np.ndarray, top: np.ndarray, need_ll: bool = True) -> tuple[np.ndarray, float]:
-    """(responsibilities (K, n), log-likelihood (NaN unless `need_ll`)) from the log weights
-    (component log density + log weight) shifted by each draw's maximum `top` (n,) (the
-    compiled first half of an E-step, `priors/em_kernels.py`); overwrites `lp`."""
+def e_step(lp: np.ndarray, top: np.ndarray, need_ll: bool = True) -> tuple[Weights, float]:
+    """(weights, log-likelihood (NaN unless `need_ll`)) from the log weights (component log
+    density + log weight) shifted by each draw's maximum `top` (n,) (the compiled first half
+    of an E-step, `priors/em_kernels.py`); overwrites `lp`. The weights are normalised into
+    responsibilities (`responsibilities`) only if an M-step uses them."""
     np.exp(lp, out=lp)
     total = np.empty(lp.shape[1])
-    normalise(lp, total)
+    column_sums(lp, total)
     ll = float(top.sum() + np.log(total).sum()) if need_ll else float("nan")
-    return lp, ll
+    return (lp, total), ll
+
+
+def responsibilities(weights: Weights) -> np.ndarray:
+    """The E-step's weights divided by their sum over components, in place: (K, n)."""
+    e, total = weights
+    divide_columns(e, total)
+    return e
 
 
 def _free(p: Params, positive: tuple[bool, bool]) -> np.ndarray:
@@ -70,15 +81,15 @@ def em(
 ) -> tuple[Params, float]:
     """EM accelerated by SQUAREM from `params`; -> (params, log-likelihood).
 
-    `estep(params, need_ll)` -> (responsibilities (K, n), log-likelihood or NaN); `positive`
+    `estep(params, need_ll)` -> (`e_step`'s weights, log-likelihood or NaN); `positive`
     says which of the two parameter fields are > 0 (extrapolated on the log scale)."""
     r0, ll0 = estep(params, True)
     steps = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while steps < max_steps:
-            p1 = m_step(r0, params)
+            p1 = m_step(responsibilities(r0), params)
             r1, _ = estep(p1, False)
-            p2 = m_step(r1, p1)
+            p2 = m_step(responsibilities(r1), p1)
             r2, ll2 = estep(p2, True)
             steps += 2
             best = (p2, r2, ll2)

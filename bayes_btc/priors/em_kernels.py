@@ -1,6 +1,7 @@
 """The E-step of a mixture EM over the draws as compiled loops (numba): each component's log
 density plus its log weight, shifted by each draw's maximum (one pass instead of eight numpy
-passes and temporaries), and the normalisation of the exponentiated weights.
+passes and temporaries), and the sums and division that turn the exponentiated weights into
+responsibilities.
 
 Every value is the one the numpy expressions they replace give, bit for bit: the same IEEE
 operations in the same order (no fast-math, so no fused multiply-add), maxima and sums over
@@ -79,18 +80,22 @@ def beta_log_weights(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def normalise(e: np.ndarray, total: np.ndarray) -> None:
-    """total = e.sum(axis=0) (components in order); e /= total."""
-    k_rows, n = e.shape
-    for j in range(n):
+def column_sums(e: np.ndarray, total: np.ndarray) -> None:
+    """total = e.sum(axis=0) (components in order)."""
+    for j in range(e.shape[1]):
         total[j] = e[0, j]
-    for k in range(1, k_rows):
+    for k in range(1, e.shape[0]):
         row = e[k]
-        for j in range(n):
+        for j in range(e.shape[1]):
             total[j] += row[j]
-    for k in range(k_rows):
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def divide_columns(e: np.ndarray, total: np.ndarray) -> None:
+    """e /= total (each column by its own sum)."""
+    for k in range(e.shape[0]):
         row = e[k]
-        for j in range(n):
+        for j in range(e.shape[1]):
             row[j] /= total[j]
 
 
