@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import betaln, digamma, softmax, zeta
+from scipy.special import betaln, digamma, zeta
 
 from bayes_btc.priors.em_kernels import column_sums, divide_columns
 
@@ -68,7 +68,13 @@ def _bound(u: np.ndarray, positive: tuple[bool, bool]) -> Params:
     k = (len(u) + 1) // 3
     v1, v2 = u[k - 1 : 2 * k - 1], u[2 * k - 1 :]
     p1, p2 = (np.exp(v) if pos else v for v, pos in zip((v1, v2), positive, strict=True))
-    return softmax(np.append(u[: k - 1], 0.0)), p1, p2
+    return _softmax(np.append(u[: k - 1], 0.0)), p1, p2
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    """scipy.special.softmax of a vector, the same operations without its dispatch overhead."""
+    e = np.exp(x - np.max(x, keepdims=True))
+    return e / np.sum(e, keepdims=True)
 
 
 def em(
