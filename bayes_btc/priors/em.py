@@ -1,11 +1,14 @@
 """Maximum-likelihood fits of one-dimensional mixtures of two-parameter families by
 accelerated EM, and the Beta component's weighted M-step (all components at once).
 
-One E-step handles all K components at once on a (K, n) array (no loop over draws or
-components). The EM map is accelerated by SQUAREM (Varadhan & Roland 2008, Scand. J. Stat.
-35:335-353, scheme S3): two EM steps give a direction and a step length, the extrapolated
-point is kept only if its log-likelihood is at least that of the two plain steps (so the fit
-never does worse than plain EM, and has the same fixed points). Extrapolation is on an
+One E-step handles all K components at once on a (K, n) array, in compiled passes and numpy's
+exp (`priors/em_kernels.py`: the numbers of the plain numpy expressions); its weights are
+divided into responsibilities only when an M-step uses them (not for a rejected extrapolation,
+nor for the plain step an accepted one replaces). The EM map
+is accelerated by SQUAREM (Varadhan & Roland 2008, Scand. J. Stat. 35:335-353, scheme S3):
+two EM steps give a direction and a step length, the extrapolated point is kept only if its
+log-likelihood is at least that of the two plain steps (so the fit never does worse than plain
+EM, and has the same fixed points). Extrapolation is on an
 unconstrained scale: log(w_k / w_K), and the log of positive parameters. It stops when a cycle
 improves the log-likelihood by less than `REL_TOL` relative, or after `MAX_STEPS` EM steps.
 
@@ -22,32 +25,36 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import betaln, digamma, softmax, zeta
+from scipy.special import betaln, digamma, zeta
+
+from bayes_btc.priors.em_kernels import column_sums, divide_columns
 
 Params = tuple[np.ndarray, np.ndarray, np.ndarray]  # (weights, p1, p2), one entry per component
-LogDensity = Callable[[Params], np.ndarray]  # -> (K, n) component log densities
+Weights = tuple[np.ndarray, np.ndarray]  # exp(log weights) (K, n) and their sums over k (n,)
+EStep = Callable[[Params, bool], tuple[Weights, float]]  # -> weights, log-likelihood
 MStep = Callable[[np.ndarray, Params], Params]  # (K, n) responsibilities, params -> params
 
 MAX_STEPS = 500
 REL_TOL = 1e-8
-_FLOOR = -500.0  # log responsibilities below this are clipped: subnormal floats slow exp ~100x
 
 
-def e_step(
-    params: Params, log_density: LogDensity, need_ll: bool = True
-) -> tuple[np.ndarray, float]:
-    """(responsibilities (K, n), log-likelihood) at `params` (NaN unless `need_ll`)."""
-    lp = log_density(params)
-    lp += np.log(params[0])[:, None]
-    top = lp.max(axis=0)
-    lp -= top
-    if lp.min() < _FLOOR:
-        np.maximum(lp, _FLOOR, out=lp)
+def e_step(lp: np.ndarray, top: np.ndarray, need_ll: bool = True) -> tuple[Weights, float]:
+    """(weights, log-likelihood (NaN unless `need_ll`)) from the log weights (component log
+    density + log weight) shifted by each draw's maximum `top` (n,) (the compiled first half
+    of an E-step, `priors/em_kernels.py`); overwrites `lp`. The weights are normalised into
+    responsibilities (`responsibilities`) only if an M-step uses them."""
     np.exp(lp, out=lp)
-    total = lp.sum(axis=0)
+    total = np.empty(lp.shape[1])
+    column_sums(lp, total)
     ll = float(top.sum() + np.log(total).sum()) if need_ll else float("nan")
-    lp /= total
-    return lp, ll
+    return (lp, total), ll
+
+
+def responsibilities(weights: Weights) -> np.ndarray:
+    """The E-step's weights divided by their sum over components, in place: (K, n)."""
+    e, total = weights
+    divide_columns(e, total)
+    return e
 
 
 def _free(p: Params, positive: tuple[bool, bool]) -> np.ndarray:
@@ -61,12 +68,18 @@ def _bound(u: np.ndarray, positive: tuple[bool, bool]) -> Params:
     k = (len(u) + 1) // 3
     v1, v2 = u[k - 1 : 2 * k - 1], u[2 * k - 1 :]
     p1, p2 = (np.exp(v) if pos else v for v, pos in zip((v1, v2), positive, strict=True))
-    return softmax(np.append(u[: k - 1], 0.0)), p1, p2
+    return _softmax(np.append(u[: k - 1], 0.0)), p1, p2
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    """scipy.special.softmax of a vector, the same operations without its dispatch overhead."""
+    e = np.exp(x - np.max(x, keepdims=True))
+    return e / np.sum(e, keepdims=True)
 
 
 def em(
     params: Params,
-    log_density: LogDensity,
+    estep: EStep,
     m_step: MStep,
     positive: tuple[bool, bool],
     max_steps: int = MAX_STEPS,
@@ -74,16 +87,16 @@ def em(
 ) -> tuple[Params, float]:
     """EM accelerated by SQUAREM from `params`; -> (params, log-likelihood).
 
-    `positive` says which of the two parameter fields are > 0 (extrapolated on the log
-    scale)."""
-    r0, ll0 = e_step(params, log_density)
+    `estep(params, need_ll)` -> (`e_step`'s weights, log-likelihood or NaN); `positive`
+    says which of the two parameter fields are > 0 (extrapolated on the log scale)."""
+    r0, ll0 = estep(params, True)
     steps = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while steps < max_steps:
-            p1 = m_step(r0, params)
-            r1, _ = e_step(p1, log_density, need_ll=False)
-            p2 = m_step(r1, p1)
-            r2, ll2 = e_step(p2, log_density)
+            p1 = m_step(responsibilities(r0), params)
+            r1, _ = estep(p1, False)
+            p2 = m_step(responsibilities(r1), p1)
+            r2, ll2 = estep(p2, True)
             steps += 2
             best = (p2, r2, ll2)
             u0, u1, u2 = (_free(p, positive) for p in (params, p1, p2))
@@ -92,7 +105,7 @@ def em(
             while alpha < -1:  # halve the extrapolation until it does at least as well
                 pe = _bound(u0 - 2 * alpha * d1 + alpha**2 * d2, positive)
                 if all(np.all(np.isfinite(v)) for v in pe) and np.all(pe[0] > 0):
-                    re, lle = e_step(pe, log_density)
+                    re, lle = estep(pe, True)
                     if np.isfinite(lle) and lle >= ll2:
                         best = (pe, re, lle)
                         break

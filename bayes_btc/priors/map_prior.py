@@ -23,13 +23,20 @@ import xarray as xr
 from bayes_btc.inference.map_exact import sample_map
 from bayes_btc.inference.mcmc_stats import rhat_ess_bulk
 from bayes_btc.inference.sampling import Progress, quiet
-from bayes_btc.inputs.historical import HistoricalData, binomial_series, log_median_series
+from bayes_btc.inputs.historical import (
+    BinomialSeries,
+    HistoricalData,
+    LogMedianSeries,
+    binomial_series,
+    log_median_series,
+)
 from bayes_btc.inputs.plan import HistoricalSettings, Sampler
 from bayes_btc.models.map_meta import MetaData, build_map_model
 from bayes_btc.priors.ess import ess_all
 from bayes_btc.priors.map_mcse import UNIT_SD_LOG_MEDIAN, ess_mcse_each
-from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, fit_quality
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture, ks_distance
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
+from bayes_btc.threads import threaded_map
 
 MIXTURE_FIT_DRAWS = 100_000  # predictive draws the EM fit uses (all, or thinned evenly)
 TABLE_COLUMNS = [
@@ -134,10 +141,11 @@ def _robust(
 
 
 def _row(
-    p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float, ks: float
-) -> dict:
+    p: MAPPrior, name: str, n_trials: int, tau: float, ok: bool, mcse: float, ks: float,
+    draws_q: dict[str, float],
+) -> dict:  # fmt: skip
     """One row of historical_priors.csv; `ks` is the MAP mixture's KS distance to the draws
-    (the same for both priors of an endpoint)."""
+    and `draws_q` the draws' quantiles (both the same for both priors of an endpoint)."""
     mix = p.get(name)
     rate = p.scale == "rate"
     by = ess_all(mix, None if rate else UNIT_SD_LOG_MEDIAN)
@@ -159,10 +167,57 @@ def _row(
         "q2.5": float(q[0]),
         "q50": float(q[1]),
         "q97.5": float(q[2]),
-        **{f"draws_q{x:g}": float(show(np.quantile(p.draws, x / 100))) for x in (2.5, 50, 97.5)},
+        **draws_q,
         "ks_distance": ks,
         "converged": ok,
     }
+
+
+@dataclass
+class _Derived:
+    prior: MAPPrior
+    rows: list[dict]
+    seconds: dict[str, float]
+
+
+def _derive(
+    s: BinomialSeries | LogMedianSeries, scale: str, new: np.ndarray, tau: np.ndarray,
+    tau_median: float, divergent: int, settings: HistoricalSettings,
+) -> _Derived:  # fmt: skip
+    """One endpoint's MAP prior from the meta-analysis draws of its predictive `new` and its
+    `tau` (chain, draw): mixture fit, robust version, ESS jackknife and its rows of
+    historical_priors.csv, with the seconds of each."""
+    seconds = {"mixture": 0.0, "jackknife": 0.0, "table": 0.0}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        seconds[name] += now - clock[0]
+        clock[0] = now
+
+    r_hat, ess_bulk = rhat_ess_bulk(np.stack([new, tau]))
+    ok = divergent == 0 and bool(np.all(r_hat <= 1.01) and np.all(ess_bulk >= 400))
+    draws = np.asarray(new, dtype=float).ravel()  # chain-major
+    used = thin(draws)
+    if scale == "rate":
+        mix: BetaMixture | NormalMixture = fit_beta_mixture(used, settings.max_components)
+    else:
+        mix = fit_normal_mixture(used, settings.max_components)
+    robust = _robust(mix, scale, settings)
+    p = MAPPrior(s.endpoint, scale, mix, robust, draws)
+    lap("mixture")
+    robustify = functools.partial(_robust, scale=scale, settings=settings)
+    derived = {"historical": lambda m: m, "historical_robust": robustify}
+    mcse = ess_mcse_each(used, mix, scale, derived)
+    lap("jackknife")
+    ks = ks_distance(mix, draws)
+    show = (lambda x: x) if scale == "rate" else np.exp  # medians shown in months
+    draws_q = {f"draws_q{x:g}": float(show(np.quantile(draws, x / 100))) for x in (2.5, 50, 97.5)}
+    rows = [
+        _row(p, name, len(s.trials), tau_median, ok, err, ks, draws_q) for name, err in mcse.items()
+    ]
+    lap("table")
+    return _Derived(p, rows, seconds)
 
 
 def derive_map_priors(
@@ -201,47 +256,33 @@ def derive_map_priors(
         }
     )
     progress(f"MAP priors from {len(data.trial)} earlier control arms")
-    seconds = {"sampling": 0.0, "mixture": 0.0, "jackknife": 0.0, "table": 0.0}
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        seconds[name] += now - clock[0]
-        clock[0] = now
-
+    start = time.perf_counter()
     tree = sample_map(model, meta, settings, run, progress)
-    lap("sampling")
+    # wall seconds of sampling; of the other phases summed over endpoints (run side by side)
+    seconds = {"sampling": time.perf_counter() - start, "mixture": 0.0, "jackknife": 0.0}
+    seconds["table"] = 0.0
     post = tree["posterior"].to_dataset()
-    priors: dict[str, MAPPrior] = {}
-    rows = []
     divergent = int(tree["sample_stats"]["diverging"].sum())
-    for series, var, scale in ((rates, "rate", "rate"), (medians, "log_median", "log_median")):
+    jobs = []
+    for series, var, dim in ((rates, "rate", "rate"), (medians, "log_median", "median")):
         for s in series:
-            sel = {f"{'rate' if scale == 'rate' else 'median'}_endpoint": s.endpoint}
-            new = post[f"{var}_new"].sel(sel)
-            tau = post[f"{var}_tau"].sel(sel)
-            r_hat, ess_bulk = rhat_ess_bulk(
-                np.stack([x.transpose("chain", "draw").values for x in (new, tau)])
+            new, tau = (
+                post[f"{var}_{q}"].sel({f"{dim}_endpoint": s.endpoint}) for q in ("new", "tau")
             )
-            ok = divergent == 0 and bool(np.all(r_hat <= 1.01) and np.all(ess_bulk >= 400))
-            draws = np.asarray(new.values, dtype=float).ravel()  # chain-major
-            used = thin(draws)
-            if scale == "rate":
-                mix: BetaMixture | NormalMixture = fit_beta_mixture(used, settings.max_components)
-            else:
-                mix = fit_normal_mixture(used, settings.max_components)
-            robust = _robust(mix, scale, settings)
-            p = MAPPrior(s.endpoint, scale, mix, robust, draws)
-            priors[s.endpoint] = p
-            lap("mixture")
-            robustify = functools.partial(_robust, scale=scale, settings=settings)
-            derived = {"historical": lambda m: m, "historical_robust": robustify}
-            mcse = ess_mcse_each(used, mix, scale, derived)
-            lap("jackknife")
-            ks = fit_quality(mix, draws)["ks"]
-            for name, err in mcse.items():
-                rows.append(_row(p, name, len(s.trials), float(tau.median()), ok, err, ks))
-            lap("table")
+            chain_draw = [x.transpose("chain", "draw").values for x in (new, tau)]
+            jobs.append(
+                (s, "rate" if var == "rate" else "log_median", *chain_draw, float(tau.median()))
+            )
+
+    def one(job: tuple) -> _Derived:
+        return _derive(*job, divergent, settings)
+
+    done = threaded_map(one, jobs)  # endpoints side by side (each also splits its own work)
+    priors = {d.prior.endpoint: d.prior for d in done}
+    rows = [row for d in done for row in d.rows]
+    for d in done:
+        for name, sec in d.seconds.items():
+            seconds[name] += sec
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     trials = _trials_table(meta)
     trials["reference"] = trials["trial"].map({t.name: t.reference for t in data.trial})

@@ -18,7 +18,8 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.special import betaln
 
-from bayes_btc.priors.em import Params, beta_ml, em
+from bayes_btc.priors.em import Params, beta_ml, e_step, em
+from bayes_btc.priors.em_kernels import beta_log_weights, normal_log_weights, weighted_squares
 from bayes_btc.priors.mixtures import BetaMixture, NormalMixture
 from bayes_btc.threads import threaded_map
 
@@ -76,32 +77,30 @@ def fit_beta_mixture(
     x = _validated(draws, rate=True)
     lx, l1x = np.log(x), np.log1p(-x)
 
-    def log_density(p: Params) -> np.ndarray:
-        _, a, b = p
-        out = (a - 1)[:, None] * lx
-        out += (b - 1)[:, None] * l1x
-        out -= betaln(a, b)[:, None]
-        return out
+    def estep(p: Params, need_ll: bool) -> tuple[np.ndarray, float]:
+        w, a, b = p
+        lp, top = np.empty((len(w), len(x))), np.empty(len(x))
+        beta_log_weights(lx, l1x, a - 1, b - 1, betaln(a, b), np.log(w), lp, top)
+        return e_step(lp, top, need_ll)
 
     def m_step(r: np.ndarray, p: Params) -> Params:
         nk = r.sum(axis=1)
         live = nk > _EMPTY * len(x)
         a, b = p[1].copy(), p[2].copy()
         r_live = r if live.all() else r[live]  # no copy when every component is live
-        s1 = (r_live * lx).sum(axis=1) / nk[live]
-        s2 = (r_live * l1x).sum(axis=1) / nk[live]
+        prod = np.multiply(r_live, lx)
+        s1 = prod.sum(axis=1) / nk[live]
+        s2 = np.multiply(r_live, l1x, out=prod).sum(axis=1) / nk[live]
         a[live], b[live] = beta_ml(s1, s2, a[live], b[live])
         return np.maximum(nk, 1e-300) / nk.sum(), a, b
 
-    fits = (
-        [] if start is None else [em(start.padded(start.n_components), log_density, m_step, BETA)]
-    )
+    fits = [] if start is None else [em(start.padded(start.n_components), estep, m_step, BETA)]
 
     def fit_k(k: int) -> tuple[Params, float]:
         groups = _sorted_groups(x, k)
         a, b = np.array([_beta_moments(float(g.mean()), float(g.var())) for g in groups]).T
         w = np.array([len(g) for g in groups]) / len(x)
-        return em((w, a, b), log_density, m_step, BETA)
+        return em((w, a, b), estep, m_step, BETA)
 
     fits += threaded_map(fit_k, range(1, max_components + 1 if start is None else 0))
     w, a, b = _best_by_aic(fits)
@@ -120,40 +119,44 @@ def fit_normal_mixture(
     x = _validated(draws, rate=False)
     floor = 1e-6 * float(x.std()) or 1e-12
 
-    def log_density(p: Params) -> np.ndarray:
-        _, m, s = p
-        z = x - m[:, None]
-        z *= (1 / s)[:, None]
-        z *= z
-        z *= -0.5
-        z -= (np.log(s) + 0.5 * math.log(2 * math.pi))[:, None]
-        return z
+    def estep(p: Params, need_ll: bool) -> tuple[np.ndarray, float]:
+        w, m, s = p
+        lp, top = np.empty((len(w), len(x))), np.empty(len(x))
+        c = np.log(s) + 0.5 * math.log(2 * math.pi)
+        normal_log_weights(x, m, 1 / s, c, np.log(w), lp, top)
+        return e_step(lp, top, need_ll)
 
     def m_step(r: np.ndarray, p: Params) -> Params:
         nk = r.sum(axis=1)
         live = nk > _EMPTY * len(x)
         m, s = p[1].copy(), p[2].copy()
         r_live = r if live.all() else r[live]  # no copy when every component is live
-        m[live] = np.sum(r_live * x, axis=1) / nk[live]
-        var = np.sum(r_live * (x - m[live, None]) ** 2, axis=1) / nk[live]
+        prod = np.multiply(r_live, x)
+        m[live] = prod.sum(axis=1) / nk[live]
+        weighted_squares(r_live, x, m[live], prod)  # r (x - m)^2
+        var = prod.sum(axis=1) / nk[live]
         s[live] = np.maximum(np.sqrt(var), floor)
         return np.maximum(nk, 1e-300) / nk.sum(), m, s
 
-    fits = (
-        [] if start is None else [em(start.padded(start.n_components), log_density, m_step, NORMAL)]
-    )
+    fits = [] if start is None else [em(start.padded(start.n_components), estep, m_step, NORMAL)]
 
     def fit_k(k: int) -> tuple[Params, float]:
         groups = _sorted_groups(x, k)
         m = np.array([g.mean() for g in groups])
         s = np.maximum([g.std() for g in groups], floor)
         w = np.array([len(g) for g in groups]) / len(x)
-        return em((w, m, s), log_density, m_step, NORMAL)
+        return em((w, m, s), estep, m_step, NORMAL)
 
     fits += threaded_map(fit_k, range(1, max_components + 1 if start is None else 0))
     w, m, s = _best_by_aic(fits)
     order = np.argsort(m, kind="stable")
     return NormalMixture(tuple(w[order]), tuple(m[order]), tuple(s[order]))
+
+
+def ks_distance(mix: BetaMixture | NormalMixture, draws: ArrayLike) -> float:
+    """Kolmogorov-Smirnov distance between `mix` and the draws (0 = identical distributions)."""
+    x = np.asarray(draws, dtype=float).ravel()
+    return float(stats.ks_1samp(x, mix.cdf).statistic)
 
 
 def fit_quality(mix: BetaMixture | NormalMixture, draws: ArrayLike) -> dict[str, float]:
@@ -164,7 +167,7 @@ def fit_quality(mix: BetaMixture | NormalMixture, draws: ArrayLike) -> dict[str,
     if x.size < 2 or not np.all(np.isfinite(x)):
         raise ValueError("need at least 2 finite draws")
     out = {
-        "ks": float(stats.ks_1samp(x, mix.cdf).statistic),
+        "ks": ks_distance(mix, x),
         "mean_draws": float(x.mean()),
         "mean_mixture": mix.mean(),
         "sd_draws": float(x.std(ddof=1)),
