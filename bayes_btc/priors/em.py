@@ -4,13 +4,13 @@ accelerated EM, and the Beta component's weighted M-step (all components at once
 One E-step handles all K components at once on a (K, n) array, in compiled passes and numpy's
 exp (`priors/em_kernels.py`: the numbers of the plain numpy expressions); its weights are
 divided into responsibilities only when an M-step uses them (not for a rejected extrapolation,
-nor for the plain step an accepted one replaces). The EM map
-is accelerated by SQUAREM (Varadhan & Roland 2008, Scand. J. Stat. 35:335-353, scheme S3):
-two EM steps give a direction and a step length, the extrapolated point is kept only if its
-log-likelihood is at least that of the two plain steps (so the fit never does worse than plain
-EM, and has the same fixed points). Extrapolation is on an
-unconstrained scale: log(w_k / w_K), and the log of positive parameters. It stops when a cycle
-improves the log-likelihood by less than `REL_TOL` relative, or after `MAX_STEPS` EM steps.
+nor for the plain step an accepted one replaces). The EM map is accelerated by SQUAREM
+(Varadhan & Roland 2008, Scand. J. Stat. 35:335-353, scheme S3): two EM steps give a direction
+and a step length, the extrapolated point is kept only if its log-likelihood is at least that
+of the two plain steps (so the fit never does worse than plain EM, and has the same fixed
+points). Extrapolation is on an unconstrained scale: log(w_k / w_K), and the log of positive
+parameters. It stops when a cycle improves the log-likelihood by less than `REL_TOL` relative,
+or after `MAX_STEPS` EM steps.
 
 Where components overlap (MAP predictive draws: normals of one mean and different SDs) the
 likelihood has long flat ridges along which plain EM crawls (the earlier per-component loop

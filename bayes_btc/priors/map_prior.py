@@ -86,7 +86,7 @@ class HistoricalPriors:
     converged: bool
     data_sha256: str = ""  # of the historical data file
     about: dict[str, object] = field(default_factory=dict)  # the file's title, regimen, ...
-    seconds: dict[str, float] = field(default_factory=dict)  # wall time: sampling, mixture, ...
+    seconds: dict[str, float] = field(default_factory=dict)  # sampling; per-endpoint summed
 
 
 def thin(draws: np.ndarray, keep: int = MIXTURE_FIT_DRAWS) -> np.ndarray:
