@@ -1,7 +1,8 @@
 """The density of a difference of two Betas drawn in the prior/likelihood/posterior figure,
 against scipy: each cell mean (F(b) - F(a)) / h, with F(s) = P(X - Y <= s) integrated by
 adaptive quadrature of f_Y(y) F_X(y + s) (scipy.stats.beta), independent of the FFT
-convolution the figure uses; and the annotated P(NI) taken from the analysis when given."""
+convolution the figure uses; the annotated P(NI) taken from the analysis when given; and
+the PNG writer's RGB output (transparent canvases composited over white)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,27 @@ def test_density_figure_annotates_given_probabilities(tmp_path):
     t = rng.beta(0.5 + k[0], 0.5 + n[0] - k[0], 1_000_000)
     c = rng.beta(0.5 + k[1], 0.5 + n[1] - k[1], 1_000_000)
     assert probs["jeffreys"] == pytest.approx(np.mean(t - c > -0.1), abs=0.003)
+
+
+def test_png_of_a_transparent_figure_is_composited_over_white(tmp_path):
+    """Opaque canvases are written as their RGB; a transparent one over white."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from bayes_btc.output.figures.layout import write_png
+
+    for face in ("white", "none"):
+        fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
+        fig.patch.set_facecolor(face)
+        ax.plot([0, 1], [0, 1])
+        fig.canvas.draw()
+        rgba = np.asarray(fig.canvas.buffer_rgba()).astype(float)
+        write_png(fig, tmp_path / "t.png")
+        plt.close(fig)
+        img = Image.open(tmp_path / "t.png")
+        assert img.mode == "RGB"
+        alpha = rgba[..., 3:] / 255
+        want = rgba[..., :3] * alpha + 255 * (1 - alpha)
+        assert np.abs(np.asarray(img, float) - want).max() <= 0.5
+        if face == "none":
+            assert (alpha < 1).any()
