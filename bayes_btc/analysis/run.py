@@ -190,7 +190,9 @@ def run_analysis(
     progress(f"audit: {len(audit.table)} checks, {audit.n_findings} inconsistencies found")
     lap("audit")
     # a cold cache's compiles overlap the historical priors (joined before returning)
-    loops = precompile.start(pwe=sampler.pwe == "hmc" and bool(ipd or reconstructed))
+    loops = precompile.start(
+        pwe=sampler.pwe == "hmc" and bool(ipd or reconstructed), mixtures=hist_data is not None
+    )
 
     trees: dict[str, xr.DataTree] = {}
     target = sampler.mcse_target

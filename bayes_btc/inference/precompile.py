@@ -1,12 +1,12 @@
 """The run's compiled loops (numba) made ready in a background thread when a run starts.
 
-With an empty cache (a new machine or a new version), compiling the PWE sampler's and the
-summary's loops takes seconds. Started with the run, the compiles overlap the inputs and the
-historical priors instead of waiting for the first PWE fit or summary; with a filled cache the
-thread only loads the cached machine code (a fraction of a second). The loops are compiled by
-running them on a tiny made-up problem whose arrays have the same types as a run's, so the
-run finds them ready. Nothing of the tiny problem is kept, and no result depends on whether
-or when the thread ran.
+With an empty cache (a new machine or a new version), compiling the loops of the mixture fits,
+the PWE sampler and the summary takes seconds. Started with the run, in the order the run
+needs them, the compiles go on while the run does its other work instead of each waiting for
+its first use; with a filled cache the thread only loads the cached machine code (a fraction
+of a second). The loops are compiled by running them on a tiny made-up problem whose arrays
+have the same types as a run's, so the run finds them ready. Nothing of the tiny problem is
+kept, and no result depends on whether or when the thread ran.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from bayes_btc.inference.cell_stats import summarise
 from bayes_btc.inference.pwe_sampling import sample_cells
 from bayes_btc.models.pwe import PWEPriors
 from bayes_btc.models.pwe_density import array_cells
+from bayes_btc.priors.mixture_fit import fit_beta_mixture, fit_normal_mixture
 from bayes_btc.priors.mixtures import NormalMixture
+
+
+def _mixture_loops() -> None:
+    """The EM loops of the historical (MAP) priors' mixture fits, on a few made-up draws."""
+    rng = np.random.default_rng(0)
+    fit_beta_mixture(rng.beta(3.0, 5.0, 400), max_components=2)
+    fit_normal_mixture(rng.normal(0.0, 1.0, 400), max_components=2)
 
 
 def _pwe_loops() -> None:
@@ -48,10 +56,11 @@ def _quietly(jobs: list) -> None:
         return
 
 
-def start(pwe: bool) -> threading.Thread:
-    """Compile (or load) the summary's loops, and the PWE sampler's if `pwe`, in a daemon
-    thread; join it before forking."""
-    jobs = [_pwe_loops] if pwe else []
+def start(pwe: bool, mixtures: bool) -> threading.Thread:
+    """Compile (or load) in a daemon thread, in the order a run needs them: the mixture fits'
+    loops if `mixtures` (historical priors), the PWE sampler's if `pwe`, the summary's. Join
+    it before forking."""
+    jobs = [*([_mixture_loops] if mixtures else []), *([_pwe_loops] if pwe else [])]
     thread = threading.Thread(
         target=_quietly, args=([*jobs, _summary_loops],), name="precompile", daemon=True
     )
