@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,17 @@ from bayes_btc.inputs.trial import TrialSpec, load_trial
 
 BUNDLED_TRIAL = Path(__file__).parents[1] / "bayes_btc" / "data" / "chiecrct_20180167.toml"
 DEFAULT_PLAN = Path(__file__).parents[1] / "models" / "default.toml"
+COMMITTED = Path(__file__).parents[1] / "results"
+
+
+def committed_copy(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A copy of the committed default `results/` without its posteriors and report (the
+    test is skipped when none is committed)."""
+    if not (COMMITTED / "provenance.json").exists():
+        pytest.skip("no committed default results")
+    out = tmp_path_factory.mktemp(name) / "results"
+    shutil.copytree(COMMITTED, out, ignore=shutil.ignore_patterns("posterior", "report.*"))
+    return out
 
 
 @pytest.fixture(scope="session")

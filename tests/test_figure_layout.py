@@ -8,7 +8,6 @@ default results, and every figure of a quick run as recorded while it was drawn.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +21,7 @@ from bayes_btc.analysis.table_figures import table_figure_specs
 from bayes_btc.output.draw import draw_figures
 from bayes_btc.output.figures.layout import layout_problems
 from bayes_btc.output.saved import load_results
-
-COMMITTED = Path(__file__).parents[1] / "results"
+from tests.conftest import COMMITTED, committed_copy
 
 
 def test_the_check_finds_overlapping_tick_labels():
@@ -59,10 +57,7 @@ def test_a_clean_figure_passes():
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory) -> Path:
-    if not (COMMITTED / "provenance.json").exists():
-        pytest.skip("no committed default results")
-    out = tmp_path_factory.mktemp("committed") / "results"
-    shutil.copytree(COMMITTED, out, ignore=shutil.ignore_patterns("posterior", "report.*"))
+    out = committed_copy(tmp_path_factory, "committed")
     return out
 
 

@@ -19,17 +19,14 @@ from bayes_btc.output.numbers import fmt
 from bayes_btc.output.redraw import rebuild_report
 from bayes_btc.output.report import APPENDIX, report_blocks, title_of, to_html, write_report
 from bayes_btc.output.saved import load_results
+from tests.conftest import committed_copy
 
-COMMITTED = Path(__file__).parents[1] / "results"
 MAX_MAIN_PAGES = 8
 
 
 @pytest.fixture(scope="module")
 def default(tmp_path_factory) -> Path:
-    if not (COMMITTED / "provenance.json").exists():
-        pytest.skip("no committed default results")
-    out = tmp_path_factory.mktemp("default") / "results"
-    shutil.copytree(COMMITTED, out, ignore=shutil.ignore_patterns("posterior", "report.*"))
+    out = committed_copy(tmp_path_factory, "default")
     rebuild_report(out)
     return out
 

@@ -15,9 +15,9 @@ import matplotlib.image as mpimg
 import pytest
 
 from bayes_btc.output.redraw import rebuild_report
+from tests.conftest import committed_copy
 
 ROOT = Path(__file__).parents[1]
-COMMITTED = ROOT / "results"
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 MIN_SCALE = 0.75  # displayed / natural width of every figure
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="Chromium not installed")
@@ -50,10 +50,7 @@ def _chromium(*args: str, profile: Path) -> str:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
-    if not (COMMITTED / "provenance.json").exists():
-        pytest.skip("no committed default results")
-    out = tmp_path_factory.mktemp("browser") / "results"
-    shutil.copytree(COMMITTED, out, ignore=shutil.ignore_patterns("posterior", "report.*"))
+    out = committed_copy(tmp_path_factory, "browser")
     rebuild_report(out)
     return out
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -19,16 +18,12 @@ from bayes_btc.output.report import APPENDIX, ReportWriter
 from bayes_btc.output.report_evidence import appendix_stems
 from bayes_btc.output.saved import load_results
 from bayes_btc.output.write import write_figures
-
-COMMITTED = Path(__file__).parents[1] / "results"
+from tests.conftest import committed_copy
 
 
 @pytest.fixture(scope="module")
 def default(tmp_path_factory) -> Path:
-    if not (COMMITTED / "provenance.json").exists():
-        pytest.skip("no committed default results")
-    out = tmp_path_factory.mktemp("pdf") / "results"
-    shutil.copytree(COMMITTED, out, ignore=shutil.ignore_patterns("posterior", "report.*"))
+    out = committed_copy(tmp_path_factory, "pdf")
     return out
 
 
