@@ -259,8 +259,8 @@ def derive_map_priors(
     start = time.perf_counter()
     tree = sample_map(model, meta, settings, run, progress)
     # wall seconds of sampling; of the other phases summed over endpoints (run side by side)
-    seconds = {"sampling": time.perf_counter() - start, "mixture": 0.0, "jackknife": 0.0}
-    seconds["table"] = 0.0
+    seconds = {"sampling": time.perf_counter() - start}
+    seconds |= dict.fromkeys(("mixture", "jackknife", "table"), 0.0)
     post = tree["posterior"].to_dataset()
     divergent = int(tree["sample_stats"]["diverging"].sum())
     jobs = []
