@@ -71,3 +71,17 @@ def test_figures_drawn_in_workers_have_the_same_bytes(tmp_path):
     assert names == sorted(p.name for p in forked_.glob("*.png")) and len(names) == len(specs)
     for name in names:
         assert (serial / name).read_bytes() == (forked_ / name).read_bytes(), name
+
+
+@forked
+def test_objects_alive_at_the_fork_are_frozen_while_the_workers_run():
+    """Neither the workers' collections nor this process' scan (and copy) the shared memory;
+    afterwards the collector is as before."""
+    import gc
+
+    frozen_before = gc.get_freeze_count()
+    with Parallel([partial(_square, i) for i in range(3)], workers=2) as run:
+        during = gc.get_freeze_count()
+        run.results()
+    assert during > frozen_before + 1000  # every object alive at the fork
+    assert gc.get_freeze_count() == 0

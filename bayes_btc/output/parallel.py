@@ -11,6 +11,7 @@ it) and are terminated when the block is left early."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -71,6 +72,9 @@ class Parallel:
                 raise RuntimeError("Parallel blocks cannot be nested")
             _jobs = self.jobs
             ctx = multiprocessing.get_context("fork")
+            # objects alive at the fork are frozen while the workers run: no collection, here
+            # or in a worker, scans (and so copies, page by page) the memory they share
+            gc.freeze()
             with warnings.catch_warnings():
                 # Python warns on any fork of a process with threads (numpy's BLAS pool, an
                 # idle sampler pool): the workers only draw and write files, using no lock
@@ -80,6 +84,7 @@ class Parallel:
                     self._pool = ctx.Pool(self.workers, initializer=_quiet_worker)
                 except BaseException:
                     _jobs = ()
+                    gc.unfreeze()
                     raise
             self._pending = [self._pool.apply_async(_run, (i,)) for i in range(len(self.jobs))]
         return self
@@ -113,3 +118,4 @@ class Parallel:
             self._pool.join()
             self._pool = None
             _jobs = ()
+            gc.unfreeze()
