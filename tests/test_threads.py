@@ -29,3 +29,24 @@ def test_a_grid_in_blocks_matches_one_block_and_quadrature(monkeypatch):
     for i, j in [(0, 0), (5, 17), (-1, -1)]:
         ref = prob_beta_diff_above(20.0, 35.0, a_c[i, j], b_c[i, j], -0.1)
         assert two[i, j] == pytest.approx(ref, abs=1e-9)
+
+
+def test_background_gives_the_value_and_raises_the_exception(monkeypatch):
+    """A value computed on a thread of its own equals the serial one (BAYES_BTC_THREADS=1);
+    its exception is raised by result()."""
+    import threading
+
+    from bayes_btc.threads import Background
+
+    def where(x: int) -> tuple[int, str]:
+        return x * x, threading.current_thread().name
+
+    def fail() -> None:
+        raise ValueError("bad")
+
+    own_thread = "where" if cores() >= 2 else threading.current_thread().name
+    assert Background(where, 7).result() == (49, own_thread)
+    with pytest.raises(ValueError, match="bad"):
+        Background(fail).result()
+    monkeypatch.setenv("BAYES_BTC_THREADS", "1")
+    assert Background(where, 7).result() == (49, threading.current_thread().name)

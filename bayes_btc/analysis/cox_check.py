@@ -50,14 +50,22 @@ def cox_reference(d: SurvivalIPD, level: float = 0.95) -> dict[str, float]:
     return out
 
 
+def cox_references(ipd: dict[DataKey, SurvivalIPD]) -> dict[DataKey, dict[str, float]]:
+    """`cox_reference` of every data set (they need no Bayesian fit: computed while the
+    fits run)."""
+    return {key: cox_reference(d) for key, d in ipd.items()}
+
+
 def cox_check_table(
     fits: list[Fit],
     ipd: dict[DataKey, SurvivalIPD],
     prior: str,
     tolerance: float = TOLERANCE,
+    references: dict[DataKey, dict[str, float]] | None = None,
 ) -> pd.DataFrame:
     """One row per data set fitted by the PWE PH model (own data, or each reconstructed set):
-    Cox vs PWE HR, their relative difference, the warning and the PH test."""
+    Cox vs PWE HR, their relative difference, the warning and the PH test. `references`: the
+    data sets' `cox_references`, when already computed."""
     by_key = {
         (f.endpoint, f.dataset, f.model): f for f in fits if f.prior == prior and "hr" in f.draws
     }
@@ -67,7 +75,7 @@ def cox_check_table(
         fit = by_key.get((key.endpoint, key.dataset, model))
         if fit is None:
             continue
-        cox = cox_reference(d)
+        cox = references[key] if references is not None else cox_reference(d)
         pwe_hr = float(np.median(fit.draws["hr"].values))
         diff = pwe_hr / cox["hr"] - 1 if np.isfinite(cox["hr"]) else np.nan
         rows.append(

@@ -11,7 +11,7 @@ import xarray as xr
 
 from bayes_btc.analysis.ard import ard_table
 from bayes_btc.analysis.assumptions import assumptions
-from bayes_btc.analysis.cox_check import cox_check_table, cox_warnings
+from bayes_btc.analysis.cox_check import cox_check_table, cox_references, cox_warnings
 from bayes_btc.analysis.figures import figure_specs
 from bayes_btc.analysis.oc_fit import exact_oc
 from bayes_btc.analysis.phases import Laps
@@ -66,7 +66,7 @@ from bayes_btc.priors.named import (
     rate_priors,
 )
 from bayes_btc.priors.used import priors_table
-from bayes_btc.threads import threaded_map
+from bayes_btc.threads import Background, threaded_map
 
 
 def endpoint_kinds(spec: TrialSpec | None, endpoints: list[str]) -> dict[str, EndpointKind]:
@@ -193,6 +193,8 @@ def run_analysis(
     loops = precompile.start(
         pwe=sampler.pwe == "hmc" and bool(ipd or reconstructed), mixtures=hist_data is not None
     )
+    # the tipping-point grid needs only the inputs: it fills the cores the fits leave idle
+    tipping = Background(tipping_point, spec, plan, audit, endpoints)
 
     trees: dict[str, xr.DataTree] = {}
     target = sampler.mcse_target
@@ -260,6 +262,7 @@ def run_analysis(
         pooled = pool(set_fits)
         fits += pooled
     lap("pwe_reconstructed")
+    cox = Background(cox_references, own | sets)  # lifelines, beside the summaries below
     data = BinaryData.from_counts(audit.counts, study.arms)
     binary_priors = rate_priors(plan, data.endpoints, historical)
     if audit.counts and binary_priors.names:
@@ -322,11 +325,13 @@ def run_analysis(
     )
     a.priors = priors_table(plan, fits, study.arms, historical)
     a.historical_notes = borrowed.notes
-    a.tipping = tipping_point(spec, plan, audit, endpoints)
+    a.tipping = tipping.result()
     lap("tipping")
     a.oc_exact = exact_oc(fits, rules, plan.decision_threshold)
     lap("oc_exact")
-    a.cox_check = cox_check_table([*fits, *set_fits], own | sets, plan.reference_prior("log_hr"))
+    a.cox_check = cox_check_table(
+        [*fits, *set_fits], own | sets, plan.reference_prior("log_hr"), references=cox.result()
+    )
     for line in cox_warnings(a.cox_check):
         progress(line)
     lap("cox_check")
