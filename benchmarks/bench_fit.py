@@ -54,6 +54,7 @@ def child(out: str) -> None:
     write.write_figures = timed("figures", write.write_figures)
     write.write_report = timed("report", write.write_report)
     write.write_results = timed("write_all", write.write_results)
+    cli.COMMAND.own_process = True  # as `bayes-btc fit`: this child is the command's process
     cli.app(["fit", "--out", out], standalone_mode=False)
     seconds = json.loads((Path(out) / "provenance.json").read_text())["seconds"]
     total = time.perf_counter() - t0
