@@ -91,3 +91,16 @@ def test_mcse_mean_matches_arviz() -> None:
     cells = [ar1(rng, 4, 200, phi) for phi in (0.0, 0.5, 0.9)]
     ref = [float(az.mcse(xr.DataArray(c, dims=("chain", "draw")))) for c in cells]
     np.testing.assert_allclose(mcse_mean(np.stack(cells)), ref, rtol=1e-8)
+
+
+def test_mcse_mean_of_pooled_runs_combines_each_runs_arviz_mcse() -> None:
+    """Three runs on different data (different means) pooled along the draws: the MCSE of the
+    pooled mean is sqrt(sum of each run's ArviZ MCSE^2) / 3, not that of one long chain,
+    which would count the runs' different means as Monte Carlo error."""
+    rng = np.random.default_rng(11)
+    runs = [ar1(rng, 4, 300, phi) + shift for phi, shift in ((0.2, 0.0), (0.6, 3.0), (0.9, -2.0))]
+    pooled = np.concatenate(runs, axis=1)[None]  # (1 cell, 4 chains, 900 draws)
+    each = [float(az.mcse(xr.DataArray(r, dims=("chain", "draw")))) for r in runs]
+    ref = np.sqrt(np.sum(np.square(each))) / 3
+    np.testing.assert_allclose(mcse_mean(pooled, blocks=3), [ref], rtol=1e-8)
+    assert mcse_mean(pooled)[0] > 3 * ref  # as one chain: the means' spread dominates

@@ -64,11 +64,13 @@ def fit_problems(row: dict, t: Thresholds) -> list[str]:
 
 
 def monte_carlo_errors(f: Fit, rule: Rule) -> tuple[float, tuple[float, float]]:
-    """(largest MCSE of a mean over the fit's finite quantities, (P(rule), its MCSE) from
-    the draws, or NaNs for conjugate fits, whose exact check has them)."""
+    """(largest MCSE of a mean over the fit's finite quantities (each pooled set a run of its
+    own), (P(rule), its MCSE) from the draws, or NaNs for conjugate fits, whose exact check
+    has them)."""
     finite = [np.asarray(d.values, dtype=float) for d in f.draws.values()]
     finite = [x for x in finite if np.isfinite(x).all()]
-    mcse = float(mcse_mean(np.stack(finite)).max())
+    blocks = int(f.inputs["n_sets"]) if f.pooled else 1  # sets pooled: one run each
+    mcse = float(mcse_mean(np.stack(finite), blocks).max())
     if f.exact is not None:
         return mcse, (float("nan"), float("nan"))
     return mcse, probability_mcse(f, rule, probability(f, rule))

@@ -206,8 +206,20 @@ def indicator_mcse(
     return out[:, 0] if blocks == 1 else out
 
 
-def mcse_mean(x: np.ndarray) -> np.ndarray:
-    """Monte Carlo SE of the mean per cell: SD / sqrt(ESS of the mean) (ArviZ's `mcse`)."""
+def mcse_mean(x: np.ndarray, blocks: int = 1) -> np.ndarray:
+    """Monte Carlo SE of the mean per cell: SD / sqrt(ESS of the mean) (ArviZ's `mcse`).
+    With `blocks` > 1, each of that many equal consecutive blocks of draws (reconstructed
+    sets pooled) is a run of its own, and the mean over blocks has the MCSE of a mean of
+    independent estimates, sqrt(sum_b MCSE_b^2) / blocks (as the P(NI) MCSE of pooled fits):
+    the blocks' different data are not Monte Carlo error."""
     x = np.asarray(x, dtype=float)
-    sd = x.reshape(x.shape[0], -1).std(axis=1, ddof=1)
-    return sd / np.sqrt(ess_mean(x))
+    if blocks == 1:
+        sd = x.reshape(x.shape[0], -1).std(axis=1, ddof=1)
+        return sd / np.sqrt(ess_mean(x))
+    cells, n_chain, n_draw = x.shape
+    d = n_draw // blocks
+    runs = x.reshape(cells, n_chain, blocks, d).transpose(0, 2, 1, 3)
+    sd = runs.reshape(cells, blocks, n_chain * d).std(axis=2, ddof=1)
+    e = ess(split_blocks(x, blocks)).reshape(cells, blocks)
+    se = np.where(sd > 0, sd / np.sqrt(e), 0.0)
+    return np.sqrt((se**2).sum(axis=1)) / blocks
