@@ -212,7 +212,7 @@ def fit(
             )
             _echo(f"writing results to {out}")
             t_write = time.perf_counter()
-            loading.join()  # before the writers fork
+            loading.result()  # imported: nothing left running when the writers fork
             write_results(a, stage, prov, _echo)
             written = time.perf_counter() - t_write
     except InputError as exc:

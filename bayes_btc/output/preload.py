@@ -3,13 +3,14 @@ thread while the analysis runs, so that the writing stage, which is CPU-bound on
 does not pay for it. Nothing depends on whether or when the thread ran: the PDF writer imports
 whatever is missing where it is used, and a WeasyPrint that fails to import (no system
 libraries) is left for it to report. Started after the analysis' own imports (the two threads
-import disjoint libraries); join it before forking.
+import disjoint libraries); wait for it before forking.
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
+
+from bayes_btc.threads import Background
 
 MODULES = ("weasyprint",)
 
@@ -22,8 +23,6 @@ def _import_all() -> None:
             continue
 
 
-def start() -> threading.Thread:
-    """Import `MODULES` in a daemon thread; join it before forking."""
-    thread = threading.Thread(target=_import_all, name="preload", daemon=True)
-    thread.start()
-    return thread
+def start() -> Background[None]:
+    """Import `MODULES` on a thread of its own; `result()` waits for it (before forking)."""
+    return Background(_import_all)
